@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dns - key records and where they come from, the public contract.
+ *
+ * A TXT source answers "what TXT data is at this name", with an outcome
+ * that separates a missing name from an unreachable server.  Sources are
+ * a const table of operations behind one handle: a static zone file (for
+ * tests and offline use) and the resolver (the system's, or given
+ * servers).  Key-record parsing turns TXT data into a checked struct
+ * holding the decoded EVP key, for DKIM (RFC 6376 3.6.1) and DomainKeys
+ * (RFC 4870 3.2.3).
+ *
+ * Does not judge signatures: whether a key fits a signature (h=, t=s,
+ * g=) is dkim/'s decision.  A source handle may be used by several
+ * threads at once unless its constructor says otherwise.
+ */
+#ifndef DKIMQ_DNS_H
+#define DKIMQ_DNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/crypto.h"
+
+enum dns_status {
+	DNS_OK = 0,		/* at least one TXT record */
+	DNS_NXDOMAIN,		/* the name does not exist */
+	DNS_NODATA,		/* the name exists, holds no TXT */
+	DNS_SERVFAIL,		/* the server answered with an error */
+	DNS_TIMEOUT,		/* no answer in time */
+};
+
+/* dns_status_name - "ok", "nxdomain", ... for logs and reasons. */
+const char *dns_status_name(enum dns_status s);
+
+/* dns_status_is_temporary - whether s may change on retry. */
+bool dns_status_is_temporary(enum dns_status s);
+
+#define DNS_TXT_MAX 8		/* TXT records kept per answer */
+
+/*
+ * An answer.  Each record's strings are joined with nothing between
+ * (RFC 6376 3.6.2.2) into a NUL-terminated malloc'd string.
+ */
+struct dns_answer {
+	enum dns_status status;
+	uint32_t ttl;		/* smallest TTL among the records */
+	size_t ntxt;
+	char *txt[DNS_TXT_MAX];
+	size_t txt_len[DNS_TXT_MAX];
+};
+
+/* dns_answer_free - release the strings of a; a itself is the caller's. */
+void dns_answer_free(struct dns_answer *a);
+
+struct dns_source;
+
+struct dns_source_ops {
+	const char *name;
+	/* See dns_lookup(). */
+	int (*lookup)(struct dns_source *src, const char *qname,
+	    struct dns_answer *out);
+	void (*free)(struct dns_source *src);
+};
+
+/* Sources embed this as their first member. */
+struct dns_source {
+	const struct dns_source_ops *ops;
+};
+
+/*
+ * dns_lookup - ask src for the TXT records at qname (no trailing dot).
+ *
+ * Fills *out, including status for every DNS outcome; returns 0 then.
+ * Returns -ENOMEM, or -EINVAL for a name that is not a valid domain
+ * name (empty label, a label over 63 bytes, over 253 bytes, a space,
+ * control byte or backslash), without filling *out.  *out is zeroed
+ * first in every case, so dns_answer_free() on it is always safe.  May
+ * block for the resolver's timeout.
+ */
+int dns_lookup(struct dns_source *src, const char *qname,
+    struct dns_answer *out);
+
+/* dns_source_free - release src; NULL is allowed. */
+void dns_source_free(struct dns_source *src);
+
+/*
+ * dns_zone_open - load a static zone file.
+ *
+ * Lines are `NAME TTL TXT "s1" "s2" ...` (strings joined; backslash
+ * escapes \" \\ and \DDD honoured) or `NAME NXDOMAIN|SERVFAIL|TIMEOUT`;
+ * blank lines and lines starting with ';' are ignored.  Names match
+ * case-insensitively; a name not listed is NXDOMAIN.  Several TXT lines
+ * for one name give several records.  On error err names the file and
+ * line.  Returns 0, -errno from open/read, -EINVAL for a syntax error.
+ * The source is read-only after loading and safe to share.
+ *
+ * Also: words (TXT, NXDOMAIN, ...) match in any case; a name may end in
+ * one dot; a status line may carry a TTL before the word (it becomes
+ * the answer's ttl); ';' after the last string or word starts a
+ * comment; CRLF line ends are read as LF.  A string over 255 bytes
+ * once decoded, more than DNS_TXT_MAX TXT lines for one name, or a
+ * name listed both with TXT and a status word is a syntax error.
+ * TIMEOUT is answered at once, without waiting.  err may be NULL.
+ */
+int dns_zone_open(const char *path, struct dns_source **out, char *err,
+    size_t errlen);
+
+/*
+ * dns_resolver_open - a blocking resolver (glibc libresolv, one state per
+ * thread).  servers is NULL or "" for resolv.conf's, else a comma list
+ * of HOST[:PORT] (IPv4 or IPv6 in brackets).  timeout_ms and retries
+ * of 0 take the defaults (2000 ms, 2).  Returns 0 or -EINVAL with err.
+ *
+ * Also: HOST must be an address literal (a bare IPv6 address takes port
+ * 53), at most 3 (MAXNS) servers are allowed, spaces around members are
+ * ignored.  timeout_ms is the wait for one try of one server, rounded
+ * up to whole seconds because libresolv counts in seconds; retries is
+ * the number of tries; a silent server thus costs about
+ * timeout_ms * retries.  timeout_ms over 300000 or retries over 10 is
+ * -EINVAL.  A truncated UDP answer is asked again over TCP.  Outcomes:
+ * NXDOMAIN and NODATA as the server says, also NODATA for an answer
+ * with no TXT record in it; SERVFAIL for an error code (SERVFAIL,
+ * REFUSED, FORMERR, ...) or an answer that does not parse; TIMEOUT when
+ * no server answered (refused ports included).  err may be NULL.
+ */
+int dns_resolver_open(const char *servers, unsigned timeout_ms,
+    unsigned retries, struct dns_source **out, char *err, size_t errlen);
+
+enum dns_key_kind {
+	DNS_KEY_DKIM,		/* RFC 6376 3.6.1 */
+	DNS_KEY_DK,		/* RFC 4870 3.2.3 */
+};
+
+#define DNS_HASH_SHA1 0x1u
+#define DNS_HASH_SHA256 0x2u
+
+/* A parsed key record.  Owns key and granularity. */
+struct dns_key {
+	enum crypto_key_type type;	/* k=, rsa when absent */
+	unsigned hashes;	/* h= as DNS_HASH_* bits; all when absent */
+	bool testing;		/* t=y */
+	bool strict;		/* t=s: i= domain must equal d= */
+	bool email;		/* s= absent, "*" or lists "email" */
+	bool revoked;		/* p= empty; key is then NULL */
+	char *granularity;	/* g= value (RFC 4871, RFC 4870), or NULL */
+	struct crypto_key *key;
+};
+
+/*
+ * dns_key_parse - parse one TXT record's text.
+ *
+ * DKIM: v= must come first and be DKIM1 if present; k= rsa or ed25519;
+ * h= and s= are colon lists whose unknown members are ignored; t= flags
+ * y and s; unknown tags are ignored; p= is required, empty meaning
+ * revoked.  DomainKeys: k=rsa, p=, t=y, g=, n=; no v=.
+ *
+ * Details: an h= that names no known hash gives hashes 0, which no
+ * signature can then use.  g= is copied (possibly as ""), for DKIM too.
+ * p= may hold FWS anywhere.  A record that is empty or only FWS is
+ * "key record is empty".  For DomainKeys, v=, h= and s= are ignored
+ * (a DKIM record read by a DK verifier still parses), so hashes is all
+ * and email true, and t= yields only testing.  reason may be NULL.
+ *
+ * Returns 0 with *out filled (a revoked key is a success with revoked
+ * set), or -EINVAL with reason (reason_len bytes) saying what is wrong
+ * in one line: a syntax error, a duplicate tag, a bad version, an
+ * unknown key type, a missing p=, base64 or key bytes that do not
+ * decode.  -ENOMEM.  Does not block.
+ */
+int dns_key_parse(enum dns_key_kind kind, const char *txt, size_t len,
+    struct dns_key *out, char *reason, size_t reason_len);
+
+/* dns_key_free - release what *k owns and zero it. */
+void dns_key_free(struct dns_key *k);
+
+#endif
