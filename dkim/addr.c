@@ -241,3 +241,30 @@ dkim_sender_domain(const struct canon_msg *m, char *buf, size_t len,
 	*is_sender = false;
 	return field_domain(m, "from", buf, len);
 }
+
+/* dkim_valid_name - a domain or selector of LDH/underscore labels */
+bool
+dkim_valid_name(const char *d)
+{
+	size_t label = 0, n = strlen(d);
+
+	if (n == 0 || n > 253) {
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)d[i];
+
+		if (c == '.') {
+			if (label == 0) {
+				return false;
+			}
+			label = 0;
+		} else if ((isalnum(c) || c == '-' || c == '_') &&
+		    ++label <= 63) {
+			continue;
+		} else {
+			return false;
+		}
+	}
+	return label > 0;
+}

@@ -25,13 +25,19 @@ int dkim_addr_extract(const char *v, size_t n, char *out, size_t len,
 bool dkim_domain_within(const char *sub, const char *dom);
 
 /*
+ * dkim_valid_name - whether d is a domain name or selector: dot-separated
+ * labels of 1 to 63 letters, digits, '-' or '_', at most 253 bytes.
+ */
+bool dkim_valid_name(const char *d);
+
+/*
  * dkim_field_value - the value of field f: the bytes after the colon
  * (*len set), or NULL for a field without one.
  */
 const char *dkim_field_value(const struct canon_field *f, size_t *len);
 
 /*
- * dkim_copy_trim - copy s[0..n) into out (len bytes) without FWS,
+ * dkim_copy_nofws - copy s[0..n) into out (len bytes) without FWS,
  * NUL-terminated.  Returns -ENAMETOOLONG when it does not fit.
  */
 int dkim_copy_nofws(const char *s, size_t n, char *out, size_t len);

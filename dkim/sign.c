@@ -72,35 +72,6 @@ alg_hash(enum dkim_alg a)
 	return a == DKIM_ALG_RSA_SHA1 ? CRYPTO_SHA1 : CRYPTO_SHA256;
 }
 
-/* valid_label_text - letters, digits, '-', '_' and dots, no empty label */
-static bool
-valid_domain(const char *d)
-{
-	size_t n = strlen(d), label = 0;
-
-	if (n == 0 || n > 253) {
-		return false;
-	}
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)d[i];
-
-		if (c == '.') {
-			if (label == 0) {
-				return false;
-			}
-			label = 0;
-			continue;
-		}
-		if (!isalnum(c) && c != '-' && c != '_') {
-			return false;
-		}
-		if (++label > 63) {
-			return false;
-		}
-	}
-	return label > 0;
-}
-
 /* check_spec - refuse what RFC 6376 and RFC 8301 forbid a signer */
 static int
 check_spec(const struct canon_msg *m, const struct dkim_sign_spec *sp,
@@ -113,12 +84,12 @@ check_spec(const struct canon_msg *m, const struct dkim_sign_spec *sp,
 		    sp->selector ? sp->selector : "?");
 		return -EINVAL;
 	}
-	if (sp->sdid == NULL || !valid_domain(sp->sdid)) {
+	if (sp->sdid == NULL || !dkim_valid_name(sp->sdid)) {
 		snprintf(err, errlen, "invalid signing domain \"%s\"",
 		    sp->sdid ? sp->sdid : "");
 		return -EINVAL;
 	}
-	if (sp->selector == NULL || !valid_domain(sp->selector)) {
+	if (sp->selector == NULL || !dkim_valid_name(sp->selector)) {
 		snprintf(err, errlen, "invalid selector \"%s\"",
 		    sp->selector ? sp->selector : "");
 		return -EINVAL;

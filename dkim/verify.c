@@ -266,33 +266,6 @@ qp_decode(const char *s, size_t n, char *out, size_t len)
 	return true;
 }
 
-/* valid_name - a domain or selector: LDH/underscore labels */
-static bool
-valid_name(const char *d)
-{
-	size_t label = 0, n = strlen(d);
-
-	if (n == 0 || n > 253) {
-		return false;
-	}
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)d[i];
-
-		if (c == '.') {
-			if (label == 0) {
-				return false;
-			}
-			label = 0;
-		} else if ((isalnum(c) || c == '-' || c == '_') &&
-		    ++label <= 63) {
-			continue;
-		} else {
-			return false;
-		}
-	}
-	return label > 0 || d[n - 1] == '.';
-}
-
 /*
  * parse_common - tags shared by both kinds: d=, s=, b= and the b=
  * hole.  Returns false when the signature was judged.
@@ -310,11 +283,11 @@ parse_common(struct vsig *s, const struct canon_field *f,
 		    b == NULL ? "b" : d == NULL ? "d" : "s");
 		return false;
 	}
-	if (!valid_name(s->res->sdid)) {
+	if (!dkim_valid_name(s->res->sdid)) {
 		BAD_SIG(s, "d= is not a domain name");
 		return false;
 	}
-	if (!valid_name(s->res->selector)) {
+	if (!dkim_valid_name(s->res->selector)) {
 		BAD_SIG(s, "s= is not a valid selector");
 		return false;
 	}
