@@ -102,11 +102,12 @@ parse_u64(const char *s, uint64_t *out)
 }
 
 /*
- * make_spec - turn one group of options into a signing spec, loading its
- * key.  Returns 0, or an exit status after printing the problem.
+ * fill_spec - turn one group of options into a signing spec, loading its
+ * key.  Returns 0, or an exit status after printing the problem (the
+ * key may then be loaded; make_spec releases it).
  */
 static int
-make_spec(const struct sign_arg *a, bool dk, bool allow_sha1,
+fill_spec(const struct sign_arg *a, bool dk, bool allow_sha1,
     struct dkim_sign_spec *sp)
 {
 	char err[300];
@@ -175,6 +176,20 @@ make_spec(const struct sign_arg *a, bool dk, bool allow_sha1,
 		    "at least 2048", a->key_path, crypto_key_bits(sp->key));
 	}
 	return 0;
+}
+
+/* make_spec - fill_spec, holding a key only on success */
+static int
+make_spec(const struct sign_arg *a, bool dk, bool allow_sha1,
+    struct dkim_sign_spec *sp)
+{
+	int rc = fill_spec(a, dk, allow_sha1, sp);
+
+	if (rc != 0) {
+		crypto_key_free(sp->key);
+		sp->key = NULL;
+	}
+	return rc;
 }
 
 /* emit - write fields then the original message */
