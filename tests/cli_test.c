@@ -1068,6 +1068,40 @@ Test(roundtrip, both_types_give_two_passing_signatures)
 	free(s);
 }
 
+Test(roundtrip, each_kind_switched_off_sees_only_the_other)
+{
+	char *dkim_only = SIGN(msg_crlf, RSA_ARGS, NULL);
+	char *dk_only = SIGN(msg_crlf, "--type", "domainkeys", "--domain",
+	    "example.com", "--selector", "dk", "--key",
+	    key_path("dk.private"), NULL);
+	struct proc p;
+
+	VERIFY(&p, key_path("keys.zone"), dkim_only, strlen(dkim_only),
+	    "--domainkeys", "--no-dkim", NULL);
+	cr_expect_str_eq(json_get(p.out, -1, "result"), "none", "%s", p.out);
+	cr_expect_eq(json_nsigs(p.out), 0, "%s", p.out);
+	proc_free(&p);
+	VERIFY(&p, key_path("keys.zone"), dk_only, strlen(dk_only), NULL);
+	cr_expect_str_eq(json_get(p.out, -1, "result"), "none", "%s", p.out);
+	cr_expect_eq(json_nsigs(p.out), 0, "%s", p.out);
+	proc_free(&p);
+	free(dkim_only);
+	free(dk_only);
+}
+
+Test(roundtrip, domainkeys_refuses_a_domain_not_the_senders)
+{
+	struct proc p;
+
+	RUN(&p, msg_crlf, strlen(msg_crlf), "sign", "--type", "domainkeys",
+	    "--domain", "example.org", "--selector", "dk", "--key",
+	    key_path("dk.private"), NULL);
+	cr_expect_eq(p.status, 1, "%s", p.err);
+	cr_expect(strstr(p.err, "example.org") != NULL, "%s", p.err);
+	cr_expect_eq(p.out_len, 0);
+	proc_free(&p);
+}
+
 Test(roundtrip, bare_lf_message_stays_lf_and_passes)
 {
 	char *s = ROUND_TRIP(msg_lf, 2, RSA_ARGS, "--selector", "e1",
