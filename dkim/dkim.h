@@ -188,27 +188,6 @@ struct dkim_key_query {
 	char qname[320];		/* selector._domainkey.sdid */
 };
 
-/*
- * The answer to one dkim_key_query.  status is the DNS outcome; when it
- * is DNS_OK, either parsed is true and key holds the record (its
- * crypto_key reference passes to the verifier), or parsed is false and
- * reason says why no record parsed.
- */
-struct dkim_key_answer {
-	enum dns_status status;
-	bool parsed;
-	struct dns_key key;
-	char reason[200];
-};
-
-/*
- * dkim_key_fetch - look qname up in src and parse it as kind: the first
- * TXT record that parses wins.  Fills *out; returns 0, -ENOMEM, or
- * -EINVAL for an invalid name.  Blocks for src's lookup.
- */
-int dkim_key_fetch(struct dns_source *src, enum dns_key_kind kind,
-    const char *qname, struct dkim_key_answer *out);
-
 struct dkim_verifier;
 
 /* dkim_verifier_create - a per-thread verifier, or NULL. */
@@ -235,7 +214,7 @@ int dkim_verify_begin(struct dkim_verifier *v, const struct canon_msg *m,
  * be answered once before dkim_verify_end.
  */
 void dkim_verify_key(struct dkim_verifier *v, size_t i,
-    struct dkim_key_answer *a);
+    struct dns_key_result *a);
 
 /*
  * dkim_verify_end - hash, check and judge every signature into *r.

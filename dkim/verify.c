@@ -80,7 +80,7 @@ struct dkim_verifier {
 	struct dkim_report rep;
 	size_t nq;
 	struct dkim_key_query q[DKIM_MAX_SIGNATURES];
-	struct dkim_key_answer a[DKIM_MAX_SIGNATURES];
+	struct dns_key_result a[DKIM_MAX_SIGNATURES];
 	size_t nbody;
 	struct body_digest body[BODY_CACHE];
 	struct canon_out out;
@@ -706,7 +706,7 @@ dkim_verify_begin(struct dkim_verifier *v, const struct canon_msg *m,
 
 /* dkim_verify_key - take the answer to query i */
 void
-dkim_verify_key(struct dkim_verifier *v, size_t i, struct dkim_key_answer *a)
+dkim_verify_key(struct dkim_verifier *v, size_t i, struct dns_key_result *a)
 {
 	if (i >= v->nq) {
 		dns_key_free(&a->key);
@@ -748,7 +748,7 @@ granularity_ok(const char *g, const char *local, bool dk_empty_ok)
 static bool
 check_key(struct dkim_verifier *v, struct vsig *s)
 {
-	struct dkim_key_answer *a = &v->a[s->query];
+	struct dns_key_result *a = &v->a[s->query];
 	const struct dns_key *k = &a->key;
 	const char *qn = v->q[s->query].qname;
 	bool dk = s->type == DKIM_TYPE_DK;
@@ -986,43 +986,6 @@ dkim_verify_end(struct dkim_verifier *v, struct dkim_report *r)
 	return 0;
 }
 
-/* dkim_key_fetch - look up and parse one key record */
-int
-dkim_key_fetch(struct dns_source *src, enum dns_key_kind kind,
-    const char *qname, struct dkim_key_answer *out)
-{
-	struct dns_answer ans;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	rc = dns_lookup(src, qname, &ans);
-	if (rc == -EINVAL) {
-		out->status = DNS_NXDOMAIN;
-		snprintf(out->reason, sizeof(out->reason), "invalid name");
-		return 0;
-	}
-	if (rc != 0) {
-		return rc;
-	}
-	out->status = ans.status;
-	if (ans.status == DNS_OK && ans.ntxt == 0) {
-		out->status = DNS_NODATA;
-	}
-	for (size_t i = 0; i < ans.ntxt && !out->parsed; i++) {
-		char why[sizeof(out->reason)];
-
-		rc = dns_key_parse(kind, ans.txt[i], ans.txt_len[i], &out->key,
-		    why, sizeof(why));
-		if (rc == 0) {
-			out->parsed = true;
-		} else if (i == 0) {
-			snprintf(out->reason, sizeof(out->reason), "%s", why);
-		}
-	}
-	dns_answer_free(&ans);
-	return rc == -ENOMEM ? rc : 0;
-}
-
 /* dkim_verify_message - the three steps with a blocking source */
 int
 dkim_verify_message(struct dkim_verifier *v, const struct canon_msg *m,
@@ -1036,8 +999,8 @@ dkim_verify_message(struct dkim_verifier *v, const struct canon_msg *m,
 		return n;
 	}
 	for (int i = 0; i < n; i++) {
-		struct dkim_key_answer a;
-		int rc = dkim_key_fetch(src, q[i].kind, q[i].qname, &a);
+		struct dns_key_result a;
+		int rc = dns_key_fetch(src, q[i].kind, q[i].qname, &a);
 
 		if (rc != 0) {
 			return rc;

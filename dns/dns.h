@@ -175,4 +175,27 @@ int dns_key_parse(enum dns_key_kind kind, const char *txt, size_t len,
 /* dns_key_free - release what *k owns and zero it. */
 void dns_key_free(struct dns_key *k);
 
+/*
+ * The answer to one key query.  status is the DNS outcome; when it is
+ * DNS_OK, either parsed is true and key holds the record (the holder
+ * owns its crypto_key reference), or parsed is false and reason says
+ * why no record parsed.  ttl is the record's (or the negative answer's)
+ * time to live in seconds.
+ */
+struct dns_key_result {
+	enum dns_status status;
+	bool parsed;
+	struct dns_key key;
+	uint32_t ttl;
+	char reason[200];
+};
+
+/*
+ * dns_key_fetch - look qname up in src and parse it as kind: the first
+ * TXT record that parses wins.  Fills *out; returns 0 or -ENOMEM (an
+ * invalid name is reported as NXDOMAIN).  Blocks for src's lookup.
+ */
+int dns_key_fetch(struct dns_source *src, enum dns_key_kind kind,
+    const char *qname, struct dns_key_result *out);
+
 #endif

@@ -108,10 +108,10 @@ with_rsa_copy(void)
 static void
 answer(const struct dkim_key_query *q, size_t i)
 {
-	struct dkim_key_answer a;
+	struct dns_key_result a;
 
 	memset(&a, 0, sizeof(a));
-	cr_assert_eq(dkim_key_fetch(zone, q[i].kind, q[i].qname, &a), 0,
+	cr_assert_eq(dns_key_fetch(zone, q[i].kind, q[i].qname, &a), 0,
 	    "%s", q[i].qname);
 	dkim_verify_key(ver, i, &a);
 }
@@ -216,7 +216,7 @@ Test(verifier, answers_given_by_hand_decide_the_category)
 {
 	struct dkim_verify_opts o = opts();
 	const struct dkim_key_query *q = NULL;
-	struct dkim_key_answer a;
+	struct dns_key_result a;
 
 	load_msg(RFC8463_MSG);
 	parse_msg();
@@ -238,14 +238,14 @@ Test(verifier, answer_is_moved_and_zeroed)
 {
 	struct dkim_verify_opts o = opts();
 	const struct dkim_key_query *q = NULL;
-	struct dkim_key_answer a, zero;
+	struct dns_key_result a, zero;
 
 	load_msg(RFC8463_MSG);
 	parse_msg();
 	cr_assert_eq(dkim_verify_begin(ver, &cm, &o, &q), 2);
 	for (size_t i = 0; i < 2; i++) {
 		memset(&a, 0, sizeof(a));
-		cr_assert_eq(dkim_key_fetch(zone, q[i].kind, q[i].qname, &a),
+		cr_assert_eq(dns_key_fetch(zone, q[i].kind, q[i].qname, &a),
 		    0);
 		cr_assert(a.parsed, "%s: %s", q[i].qname, a.reason);
 		dkim_verify_key(ver, i, &a);
