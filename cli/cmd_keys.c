@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
-#include "cli/config.h"
+#include "conf/config.h"
 #include "util/log.h"
 
 #define MAX_DOMAINS 64

@@ -198,4 +198,108 @@ struct dns_key_result {
 int dns_key_fetch(struct dns_source *src, enum dns_key_kind kind,
     const char *qname, struct dns_key_result *out);
 
+/*
+ * dns_key_result_copy - make dst a copy of src that holds its own key
+ * reference and granularity string.  Returns 0 or -ENOMEM (dst is then
+ * zeroed).  Release with dns_key_free(&dst->key).
+ */
+int dns_key_result_copy(struct dns_key_result *dst,
+    const struct dns_key_result *src);
+
+/* ---- the shared key cache ---- */
+
+/*
+ * A fetcher resolves one key record on a cache miss and reports through
+ * a callback, so no worker waits for DNS.  The resolver fetcher runs its
+ * own event-loop thread (c-ares); the source fetcher wraps a dns_source
+ * (a zone file) and completes inline, before fetch() returns.
+ */
+struct dns_fetcher;
+
+/*
+ * dns_fetcher_resolver - an asynchronous resolver: servers as for
+ * dns_resolver_open() (NULL or "": resolv.conf), UDP with TCP after a
+ * truncated answer, timeout_ms per try, retries tries.  Starts its
+ * thread.  Returns 0 or -EINVAL/-ENOMEM with err.
+ */
+int dns_fetcher_resolver(const char *servers, unsigned timeout_ms,
+    unsigned retries, struct dns_fetcher **out, char *err, size_t errlen);
+
+/*
+ * dns_fetcher_source - a fetcher answering from src, which it borrows
+ * (src must outlive it).  Returns 0 or -ENOMEM.
+ */
+int dns_fetcher_source(struct dns_source *src, struct dns_fetcher **out);
+
+/* dns_fetcher_free - stop and release f; NULL is allowed. */
+void dns_fetcher_free(struct dns_fetcher *f);
+
+struct dns_cache_opts {
+	size_t entries;		/* names kept, positive and negative (100000) */
+	unsigned min_ttl;	/* TTL floor in seconds (60) */
+	unsigned max_ttl;	/* TTL ceiling in seconds (86400) */
+	unsigned temp_backoff;	/* seconds a temperror is remembered (5) */
+};
+
+struct dns_cache_stats {
+	uint64_t hits;		/* answered from the cache */
+	uint64_t misses;	/* sent to the fetcher */
+	uint64_t coalesced;	/* joined a lookup already in flight */
+	uint64_t expired;	/* found, but past its TTL */
+	uint64_t evictions;	/* dropped to stay within entries */
+	uint64_t errors;	/* temperror outcomes */
+	uint64_t queries;	/* fetches the fetcher started */
+};
+
+/*
+ * Called once per waiting lookup.  r is borrowed for the call; keep it
+ * with dns_key_result_copy().  It runs on the fetcher's thread (or the
+ * caller's, for an inline fetcher) and must not block: hand the message
+ * back to a queue.
+ */
+typedef void (*dns_cache_cb)(void *arg, const struct dns_key_result *r);
+
+/*
+ * A sharded LRU of parsed key records (the EVP key, not only the text),
+ * shared by every thread.  Positive answers live for their TTL within
+ * [min_ttl, max_ttl]; NXDOMAIN and NODATA for the SOA minimum (RFC 2308)
+ * within the same bounds; malformed records like positive ones; a
+ * temperror only for temp_backoff.
+ */
+struct dns_cache;
+
+/*
+ * dns_cache_create - a cache over fetcher f, which it takes over.
+ * o may be NULL for the defaults.  Returns NULL when out of memory.
+ */
+struct dns_cache *dns_cache_create(const struct dns_cache_opts *o,
+    struct dns_fetcher *f);
+
+/* dns_cache_free - release c and its fetcher; no lookup may be pending. */
+void dns_cache_free(struct dns_cache *c);
+
+/*
+ * dns_cache_lookup - the key record kind at qname.
+ *
+ * On a hit fills *out (the caller then owns a copy, see
+ * dns_key_result_copy) and returns 0.  On a miss returns -EINPROGRESS
+ * and later calls cb(arg, result) exactly once; concurrent misses for
+ * the same kind and name share one query (single-flight).  -ENOMEM.
+ * Never blocks on the network.  Thread safe.
+ */
+int dns_cache_lookup(struct dns_cache *c, enum dns_key_kind kind,
+    const char *qname, struct dns_key_result *out, dns_cache_cb cb,
+    void *arg);
+
+/*
+ * dns_cache_lookup_wait - dns_cache_lookup() that waits for a miss to
+ * complete.  Returns 0 with *out filled (owned by the caller), -ENOMEM.
+ * Blocks; for one-shot commands.
+ */
+int dns_cache_lookup_wait(struct dns_cache *c, enum dns_key_kind kind,
+    const char *qname, struct dns_key_result *out);
+
+/* dns_cache_stats - a consistent snapshot of the counters. */
+void dns_cache_stats(struct dns_cache *c, struct dns_cache_stats *out);
+
 #endif

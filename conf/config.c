@@ -21,7 +21,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "cli/config.h"
+#include "conf/config.h"
 
 struct loader {
 	struct cfg *c;
