@@ -505,6 +505,19 @@ Test(json, string_escapes_quotes_backslashes_and_controls)
 	free(u);
 }
 
+Test(json, utf8_passes_through_and_invalid_bytes_are_escaped)
+{
+	char *j = json_of("caf\xc3\xa9 \xe2\x82\xac");
+	char *bad = json_of("a\xff\xc3(\xed\xa0\x80");
+
+	cr_expect_str_eq(j, "\"caf\xc3\xa9 \xe2\x82\xac\"");
+	/* A lone 0xff, a cut sequence and a surrogate are escaped. */
+	cr_expect_str_eq(bad,
+	    "\"a\\u00ff\\u00c3(\\u00ed\\u00a0\\u0080\"");
+	free(j);
+	free(bad);
+}
+
 Test(json, report_escapes_the_reason)
 {
 	struct dkim_buf b = { 0 };
