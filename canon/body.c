@@ -121,75 +121,72 @@ body_simple(struct emit *e, const char *b, size_t n)
 }
 
 /*
- * stage_commit - account for the bytes written into out's stage between
- * its fill and o, keep as many as the limit allows and make sure that
- * at least 3 bytes are free again.  Returns where writing resumes.
+ * wsp_run_end - the end of the SP/HTAB run starting at p, and whether a
+ * line break (or the end) follows it, in which case relaxed drops it.
  */
-static unsigned char *
-stage_commit(struct emit *e, unsigned char *o)
+static const unsigned char *
+wsp_run_end(const unsigned char *p, const unsigned char *end, bool *drop)
 {
-	struct canon_out *out = e->out;
-	size_t k = (size_t)(o - (out->stage + out->fill));
-
-	e->total += k;
-	if (k > e->room) {
-		k = (size_t)e->room;
+	while (p < end && (*p == ' ' || *p == '\t')) {
+		p++;
 	}
-	e->room -= k;
-	out->fill += k;
-	out->total += k;
-	if (out->fill > CANON_STAGE_SIZE - 3) {
-		canon_out_flush(out);
-	}
-	return out->stage + out->fill;
+	*drop = p == end || *p == '\n' ||
+	    (*p == '\r' && p + 1 < end && p[1] == '\n');
+	return p;
 }
 
 /*
  * body_relaxed - write b[0..n), which ends in text, with WSP runs as one
  * SP, WSP before a line break dropped and every line break as CRLF; then
- * the final CRLF.  A WSP run is only remembered until the next byte
- * shows whether text follows it.
+ * the final CRLF.
  *
- * Bytes are transformed straight into the stage, at most two per input
- * byte, and committed (and cut to the limit) once the stage is full.
+ * Most of a body is already canonical: text, single spaces between
+ * words, CRLF after text.  Such runs are found with one table lookup a
+ * byte and handed on as spans of b, so a long clean run reaches the
+ * sink uncopied; only the places that change (WSP runs, HTAB, WSP at a
+ * line end, bare LF) are written piecewise.
  */
 static void
 body_relaxed(struct emit *e, const char *b, size_t n)
 {
-	unsigned char *stage = e->out->stage, *o;
 	const unsigned char *p = (const unsigned char *)b, *end = p + n;
-	bool pend_sp = false;
+	const unsigned char *start = p;
+	bool drop;
 
-	o = stage_commit(e, stage + e->out->fill);
 	while (p < end) {
-		const unsigned char *lim = stage + CANON_STAGE_SIZE - 2;
+		unsigned char c = *p;
 
-		while (p < end && o < lim) {
-			unsigned char c = *p++;
-
-			if (!relaxed_stop[c] || (c == '\r' &&
-			    (p == end || *p != '\n'))) {
-				/* Text; the trim left no CR before an LF
-				 * past end, so a CR at end - 1 is text. */
-				if (pend_sp) {
-					*o++ = ' ';
-					pend_sp = false;
-				}
-				*o++ = c;
-			} else if (c == ' ' || c == '\t') {
-				pend_sp = true;
-			} else {
-				p += c == '\r';
-				pend_sp = false;
-				*o++ = '\r';
-				*o++ = '\n';
-			}
+		if (!relaxed_stop[c]) {
+			p++;
+			continue;
 		}
-		o = stage_commit(e, o);
+		if (c == ' ' && p + 1 < end && !relaxed_stop[p[1]]) {
+			p += 2;
+			continue;
+		}
+		if (c == '\r' && p + 1 < end && p[1] == '\n') {
+			/* Only text or a line start precede a kept CRLF. */
+			p += 2;
+			continue;
+		}
+		emit(e, start, (size_t)(p - start));
+		if (c == ' ' || c == '\t') {
+			p = wsp_run_end(p, end, &drop);
+			if (!drop) {
+				emit(e, " ", 1);
+			}
+		} else if (c == '\n') {
+			emit(e, "\r\n", 2);
+			p++;
+		} else {
+			/* A CR before no LF is text; it starts the next run. */
+			start = p++;
+			continue;
+		}
+		start = p;
 	}
-	*o++ = '\r';
-	*o++ = '\n';
-	stage_commit(e, o);
+	emit(e, start, (size_t)(end - start));
+	emit(e, "\r\n", 2);
 }
 
 /*
