@@ -419,6 +419,21 @@ sign_dkim(struct dkim_signer *s, const struct canon_msg *m,
 	return rc ? rc : dkim_buf_str(&s->field, eol);
 }
 
+/* lists_name - whether the colon list names name */
+static bool
+lists_name(const char *list, const char *name)
+{
+	const char *p = list, *end = list + strlen(list), *n;
+	size_t len;
+
+	while (dkim_hlist_next(&p, end, &n, &len)) {
+		if (len == strlen(name) && strncasecmp(n, name, len) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* sign_dk - one DomainKey-Signature into s->field */
 static int
 sign_dk(struct dkim_signer *s, const struct canon_msg *m,
@@ -445,7 +460,18 @@ sign_dk(struct dkim_signer *s, const struct canon_msg *m,
 		return -EINVAL;
 	}
 	if (sp->headers != NULL) {
-		rc = build_hlist(s, m, sp->headers, err, errlen);
+		char list[1024];
+		const char *use = sp->headers;
+
+		/*
+		 * The signing identity is the Sender when there is one; a
+		 * signature that left it out could never verify.
+		 */
+		if (is_sender && !lists_name(sp->headers, "sender")) {
+			snprintf(list, sizeof(list), "sender:%s", sp->headers);
+			use = list;
+		}
+		rc = build_hlist(s, m, use, err, errlen);
 		if (rc != 0) {
 			return rc;
 		}

@@ -1102,6 +1102,29 @@ Test(roundtrip, domainkeys_refuses_a_domain_not_the_senders)
 	proc_free(&p);
 }
 
+Test(roundtrip, domainkeys_h_list_always_covers_the_sender)
+{
+	static const char msg[] =
+	    "From: Author <author@elsewhere.example>\r\n"
+	    "Sender: Robot <robot@example.com>\r\n"
+	    "Subject: on behalf\r\n"
+	    "\r\n"
+	    "Sent by the robot.\r\n";
+	char *s = SIGN(msg, "--type", "domainkeys", "--headers",
+	    "from:subject", "--domain", "example.com", "--selector", "dk",
+	    "--key", key_path("dk.private"), NULL);
+	struct proc p;
+
+	cr_expect(strstr(s, "h=sender:from:subject;") != NULL, "%s", s);
+	VERIFY(&p, key_path("keys.zone"), s, strlen(s), "--domainkeys",
+	    NULL);
+	expect_sig(&p, 0, "pass", "pass");
+	cr_expect_str_eq(json_get(p.out, 0, "sender"), "robot@example.com",
+	    "%s", p.out);
+	proc_free(&p);
+	free(s);
+}
+
 Test(roundtrip, bare_lf_message_stays_lf_and_passes)
 {
 	char *s = ROUND_TRIP(msg_lf, 2, RSA_ARGS, "--selector", "e1",
