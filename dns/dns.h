@@ -10,6 +10,10 @@
  * holding the decoded EVP key, for DKIM (RFC 6376 3.6.1) and DomainKeys
  * (RFC 4870 3.2.3).
  *
+ * The shared key cache sits on top: a sharded LRU of parsed records
+ * whose misses go to a fetcher (c-ares on its own event-loop thread,
+ * or a source answering inline) and complete through a callback.
+ *
  * Does not judge signatures: whether a key fits a signature (h=, t=s,
  * g=) is dkim/'s decision.  A source handle may be used by several
  * threads at once unless its constructor says otherwise.
@@ -221,6 +225,18 @@ struct dns_fetcher;
  * dns_resolver_open() (NULL or "": resolv.conf), UDP with TCP after a
  * truncated answer, timeout_ms per try, retries tries.  Starts its
  * thread.  Returns 0 or -EINVAL/-ENOMEM with err.
+ *
+ * Also: the library is c-ares; the servers grammar and bounds are
+ * those of dns_resolver_open() (0 takes 2000 ms and 2 tries).  c-ares
+ * gives each query a random id and accepts only a response whose id
+ * and question match; the kernel picks a random source port.  c-ares
+ * doubles the wait on each new round of tries, so a silent server
+ * costs about timeout_ms * (2^retries - 1).  Outcomes: TIMEOUT for no
+ * answer or a refused port; SERVFAIL for an error code or a response
+ * that does not parse; NXDOMAIN and NODATA with ttl the RFC 2308
+ * negative TTL, min(SOA TTL, SOA MINIMUM) of the authority section,
+ * or 0 without a SOA.  The callback runs on the fetcher's thread,
+ * which blocks every signal.  err may be NULL.
  */
 int dns_fetcher_resolver(const char *servers, unsigned timeout_ms,
     unsigned retries, struct dns_fetcher **out, char *err, size_t errlen);
@@ -234,6 +250,36 @@ int dns_fetcher_source(struct dns_source *src, struct dns_fetcher **out);
 /* dns_fetcher_free - stop and release f; NULL is allowed. */
 void dns_fetcher_free(struct dns_fetcher *f);
 
+/*
+ * The fetcher backends, for a cache to drive and for tests that need a
+ * fetcher of their own (a slow or a gated one).
+ *
+ * fetch() starts resolving the record kind at qname (valid,
+ * lowercase, borrowed for the call) and later calls done(ctx, r)
+ * exactly once, with r borrowed for that call; it may call done before
+ * it returns.  It returns 0, or -ENOMEM without calling done.  It must
+ * not block on the network and must be thread safe.  free() stops the
+ * fetcher; no fetch may be outstanding.
+ */
+typedef void (*dns_fetch_done)(void *ctx, const struct dns_key_result *r);
+
+struct dns_fetcher_ops {
+	const char *name;
+	int (*fetch)(struct dns_fetcher *f, enum dns_key_kind kind,
+	    const char *qname, dns_fetch_done done, void *ctx);
+	void (*free)(struct dns_fetcher *f);
+};
+
+/* Fetchers embed this as their first member. */
+struct dns_fetcher {
+	const struct dns_fetcher_ops *ops;
+};
+
+/*
+ * Cache bounds; a zero entries, max_ttl or temp_backoff takes the
+ * default in brackets, while min_ttl 0 means no floor (a min_ttl over
+ * max_ttl is lowered to it).
+ */
 struct dns_cache_opts {
 	size_t entries;		/* names kept, positive and negative (100000) */
 	unsigned min_ttl;	/* TTL floor in seconds (60) */
@@ -286,6 +332,14 @@ void dns_cache_free(struct dns_cache *c);
  * and later calls cb(arg, result) exactly once; concurrent misses for
  * the same kind and name share one query (single-flight).  -ENOMEM.
  * Never blocks on the network.  Thread safe.
+ *
+ * Also: names match case-insensitively; an invalid name is answered at
+ * once as NXDOMAIN ("invalid name") without touching the cache.  With
+ * an inline fetcher (dns_fetcher_source) cb runs before the call
+ * returns -EINPROGRESS, so arg must be ready before the call.  An entry
+ * past its TTL counts as expired and as a miss, and is fetched again;
+ * the bound is kept per shard (entries split evenly over up to 16), so
+ * eviction takes the least recently used name of the shard.
  */
 int dns_cache_lookup(struct dns_cache *c, enum dns_key_kind kind,
     const char *qname, struct dns_key_result *out, dns_cache_cb cb,
@@ -299,7 +353,27 @@ int dns_cache_lookup(struct dns_cache *c, enum dns_key_kind kind,
 int dns_cache_lookup_wait(struct dns_cache *c, enum dns_key_kind kind,
     const char *qname, struct dns_key_result *out);
 
-/* dns_cache_stats - a consistent snapshot of the counters. */
+/*
+ * dns_cache_stats - a snapshot of the counters: each shard's counters
+ * are read under its lock, so every shard is consistent in itself.
+ */
 void dns_cache_stats(struct dns_cache *c, struct dns_cache_stats *out);
+
+/*
+ * dns_cache_stats_line - the counters as "hits=H misses=M ... queries=Q"
+ * (the order of struct dns_cache_stats) into buf of len bytes, always
+ * NUL-terminated.  Returns buf.
+ */
+char *dns_cache_stats_line(const struct dns_cache_stats *s, char *buf,
+    size_t len);
+
+/*
+ * dns_cache_set_clock - test hook: read the time, in milliseconds on
+ * any fixed origin, from now(arg) instead of CLOCK_MONOTONIC.  Call it
+ * before the first lookup; now must be thread safe.  now NULL restores
+ * the monotonic clock.
+ */
+void dns_cache_set_clock(struct dns_cache *c, uint64_t (*now)(void *),
+    void *arg);
 
 #endif

@@ -37,6 +37,15 @@ void dns_answer_take(struct dns_answer *a, char *txt, size_t len,
 int dns_answer_add(struct dns_answer *a, const void *data, size_t len,
     uint32_t ttl);
 
+/*
+ * dns_key_from_answer - the key result for ans as dns_key_fetch()
+ * makes it: the first TXT record that parses as kind wins, an OK
+ * answer without records is NODATA.  *out is the caller's (release
+ * with dns_key_free(&out->key)).  Returns 0 or -ENOMEM.
+ */
+int dns_key_from_answer(enum dns_key_kind kind,
+    const struct dns_answer *ans, struct dns_key_result *out);
+
 /* dns_ascii_lower - c with A-Z folded to a-z; locale-independent. */
 static inline unsigned char
 dns_ascii_lower(unsigned char c)
