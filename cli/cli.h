@@ -19,6 +19,25 @@ int cmd_verify(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_dns_record(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_batch(int argc, char **argv);
+int cmd_dns_test(int argc, char **argv);
+
+struct cfg;
+struct dns_cache;
+struct dns_source;
+
+/*
+ * cli_key_cache - the shared key cache the options name: over a zone
+ * file when zone is not NULL (*zsrc is then that source, which the
+ * caller frees after the cache), else over the c-ares resolver with
+ * servers dns (NULL: resolv.conf).  c (may be NULL) gives the timeout,
+ * retries and cache bounds.  Prints a one-line error to stderr naming
+ * cmd.  Returns 0, EXIT_USAGE for a bad server list or zone file, 1
+ * otherwise; *out and *zsrc are owned by the caller.
+ */
+int cli_key_cache(const char *cmd, const char *dns, const char *zone,
+    const struct cfg *c, struct dns_source **zsrc, struct dns_cache **out);
 
 /*
  * cli_read_file - read all of path ("-" or NULL: stdin) into a new

@@ -18,6 +18,9 @@ static const struct {
 	{ "keygen", cmd_keygen, "make a key and print its DNS record" },
 	{ "dns-record", cmd_dns_record, "print the DNS record of a key" },
 	{ "check-config", cmd_check_config, "check a configuration file" },
+	{ "run", cmd_run, "the spool sidecar: sign and verify queued mail" },
+	{ "batch", cmd_batch, "sign or verify an mbox, Maildir or directory" },
+	{ "dns-test", cmd_dns_test, "check a key's DNS record against it" },
 };
 
 /* usage - the list of commands */
