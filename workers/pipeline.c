@@ -328,7 +328,9 @@ run_verify(struct wrk_ctx *ctx, struct wrk_job *j)
 			return true;
 		}
 	}
-	memset(p->report, 0, sizeof(*p->report));
+	/* Only the counted entries are ever read: no 64 KiB memset. */
+	p->report->result = DKIM_RES_NONE;
+	p->report->nsigs = 0;
 	j->res.report = p->report;
 	if (!p->vo.dkim && !p->vo.domainkeys) {
 		rc = act(j, d, false);
