@@ -28,10 +28,10 @@
 
 #define LOOKUP_NAMES 1000
 #define LOOKUP_SECONDS 1
-#define CORPUS 400
+#define CORPUS 4000
 #define DNS_DELAY_MS 20
 #define WORKERS 2
-#define IN_FLIGHT 128		/* messages waiting for keys, async run */
+#define IN_FLIGHT 512		/* messages waiting for keys, async run */
 #define RESP_QUEUE 4096
 #define WARM_ROUNDS 10
 
@@ -299,6 +299,11 @@ responder_start(struct responder *rs, const char *record)
 	    bind(rs->fd, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
 		die("responder socket");
 	}
+	/* Bursts of hundreds of queries and replies must not be dropped. */
+	setsockopt(rs->fd, SOL_SOCKET, SO_RCVBUF, &(int){ 4 << 20 },
+	    sizeof(int));
+	setsockopt(rs->fd, SOL_SOCKET, SO_SNDBUF, &(int){ 4 << 20 },
+	    sizeof(int));
 	getsockname(rs->fd, (struct sockaddr *)&sin, &sl);
 	rs->port = ntohs(sin.sin_port);
 	pthread_create(&rs->thread, NULL, responder_run, rs);

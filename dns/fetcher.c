@@ -487,6 +487,8 @@ servers_csv(const char *servers, char *out, size_t len)
 	return 0;
 }
 
+#define DNS_FETCHER_RCVBUF (4 << 20)
+
 /* ares_channel_open - the channel with the options of the fetcher */
 static int
 ares_channel_open(struct ares_fetcher *af, const char *servers,
@@ -499,8 +501,15 @@ ares_channel_open(struct ares_fetcher *af, const char *servers,
 	o.timeout = (int)timeout_ms;
 	o.tries = (int)retries;
 	o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES;
+	/*
+	 * Hundreds of key answers (about 500 bytes each) can arrive while
+	 * the loop thread waits for a CPU; a larger receive buffer keeps
+	 * them from being dropped and retried after a timeout.
+	 */
+	o.socket_receive_buffer_size = DNS_FETCHER_RCVBUF;
 	rc = ares_init_options(&af->channel, &o,
-	    ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS);
+	    ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS |
+	    ARES_OPT_SOCK_RCVBUF);
 	if (rc != ARES_SUCCESS) {
 		snprintf(err, errlen, "dns: c-ares: %s", ares_strerror(rc));
 		return rc == ARES_ENOMEM ? -ENOMEM : -EINVAL;
