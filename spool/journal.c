@@ -78,7 +78,6 @@ int
 spool_journal_append(struct spool *sp, const char *data, size_t len)
 {
 	struct stat st;
-	ssize_t w;
 	int rc = 0;
 
 	pthread_mutex_lock(&sp->journal_mu);
@@ -86,18 +85,7 @@ spool_journal_append(struct spool *sp, const char *data, size_t len)
 		rc = -errno;
 		goto out;
 	}
-	while (len > 0) {
-		w = write(sp->journalfd, data, len);
-		if (w < 0 && errno == EINTR) {
-			continue;
-		}
-		if (w < 0) {
-			rc = -errno;
-			break;
-		}
-		data += w;
-		len -= (size_t)w;
-	}
+	rc = spool_write_all(sp->journalfd, data, len);
 	if (rc == 0 && fdatasync(sp->journalfd) != 0) {
 		rc = -errno;
 	}

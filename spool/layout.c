@@ -118,13 +118,31 @@ spool_fsync_dir(struct spool *sp, const char *rel)
 	return rc;
 }
 
+/* spool_write_all - write data[0..len) to fd completely */
+int
+spool_write_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, data, len);
+
+		if (w < 0 && errno == EINTR) {
+			continue;
+		}
+		if (w < 0) {
+			return -errno;
+		}
+		data += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
 /* spool_write_file - a small file, written and synced */
 int
 spool_write_file(struct spool *sp, const char *rel, const char *data,
     size_t len)
 {
-	int fd, rc = 0;
-	ssize_t w;
+	int fd, rc;
 
 	unlinkat(sp->rootfd, rel, 0);
 	fd = openat(sp->rootfd, rel, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
@@ -132,18 +150,7 @@ spool_write_file(struct spool *sp, const char *rel, const char *data,
 	if (fd < 0) {
 		return -errno;
 	}
-	while (len > 0) {
-		w = write(fd, data, len);
-		if (w < 0 && errno == EINTR) {
-			continue;
-		}
-		if (w < 0) {
-			rc = -errno;
-			break;
-		}
-		data += w;
-		len -= (size_t)w;
-	}
+	rc = spool_write_all(fd, data, len);
 	if (rc == 0 && fdatasync(fd) != 0) {
 		rc = -errno;
 	}

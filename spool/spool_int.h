@@ -71,6 +71,10 @@ int spool_mkdirs(struct spool *sp, const char *rel);
 /* spool_fsync_dir - open and fsync a directory under the root. */
 int spool_fsync_dir(struct spool *sp, const char *rel);
 
+/* spool_write_all - write all of data[0..len) to fd, retrying short
+ * writes and EINTR.  Returns 0 or -errno.  Blocks. */
+int spool_write_all(int fd, const char *data, size_t len);
+
 /* spool_write_file - write data to rel (created, O_EXCL after unlink)
  * and fdatasync it.  Returns 0 or -errno (the file is then removed). */
 int spool_write_file(struct spool *sp, const char *rel, const char *data,
