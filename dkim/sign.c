@@ -12,6 +12,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +215,32 @@ fold_add(struct dkim_buf *f, size_t *col, const char *text, size_t n,
 }
 
 /*
+ * fold_tag - format one tag and append it with fold_add().  Does nothing
+ * and returns rc when an earlier step failed, so a field is built as a
+ * chain of calls that keeps the first error.
+ */
+__attribute__((format(printf, 5, 6)))
+static int
+fold_tag(struct dkim_buf *f, size_t *col, const char *eol, int rc,
+    const char *fmt, ...)
+{
+	char tag[400];
+	va_list ap;
+	int n;
+
+	if (rc != 0) {
+		return rc;
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(tag, sizeof(tag), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(tag)) {
+		return -EINVAL;
+	}
+	return fold_add(f, col, tag, (size_t)n, eol);
+}
+
+/*
  * fold_list - append "h=" and a colon list, breaking after colons so no
  * line passes the fold column.
  */
@@ -337,7 +364,7 @@ sign_dkim(struct dkim_signer *s, const struct canon_msg *m,
 	const char *body = m->buf + m->body_off;
 	size_t blen = m->len - m->body_off;
 	unsigned char bh[CRYPTO_DIGEST_MAX];
-	char tag[400], bh64[64];
+	char bh64[64];
 	size_t dlen, col = 0;
 	uint64_t clen;
 	int rc;
@@ -364,41 +391,32 @@ sign_dkim(struct dkim_signer *s, const struct canon_msg *m,
 	s->field.len = 0;
 	rc = dkim_buf_str(&s->field, "DKIM-Signature:");
 	col = strlen("DKIM-Signature:");
-	snprintf(tag, sizeof(tag), "v=1; a=%s;", dkim_alg_name(sp->alg));
-	rc = rc ? rc : fold_add(&s->field, &col, tag, strlen(tag), eol);
-	snprintf(tag, sizeof(tag), "c=%s/%s;",
+	rc = fold_tag(&s->field, &col, eol, rc, "v=1; a=%s;",
+	    dkim_alg_name(sp->alg));
+	rc = fold_tag(&s->field, &col, eol, rc, "c=%s/%s;",
 	    sp->header_canon == CANON_RELAXED ? "relaxed" : "simple",
 	    sp->body_canon == CANON_RELAXED ? "relaxed" : "simple");
-	rc = rc ? rc : fold_add(&s->field, &col, tag, strlen(tag), eol);
-	snprintf(tag, sizeof(tag), "d=%s;", sp->sdid);
-	rc = rc ? rc : fold_add(&s->field, &col, tag, strlen(tag), eol);
-	snprintf(tag, sizeof(tag), "s=%s;", sp->selector);
-	rc = rc ? rc : fold_add(&s->field, &col, tag, strlen(tag), eol);
+	rc = fold_tag(&s->field, &col, eol, rc, "d=%s;", sp->sdid);
+	rc = fold_tag(&s->field, &col, eol, rc, "s=%s;", sp->selector);
 	if (sp->identity != NULL) {
-		snprintf(tag, sizeof(tag), "i=%s;", sp->identity);
-		rc = rc ? rc : fold_add(&s->field, &col, tag, strlen(tag),
-		    eol);
+		rc = fold_tag(&s->field, &col, eol, rc, "i=%s;",
+		    sp->identity);
 	}
 	if (sp->body_length) {
-		snprintf(tag, sizeof(tag), "l=%llu;", (unsigned long long)clen);
-		rc = rc ? rc : fold_add(&s->field, &col, tag, strlen(tag),
-		    eol);
+		rc = fold_tag(&s->field, &col, eol, rc, "l=%llu;",
+		    (unsigned long long)clen);
 	}
 	if (sp->timestamp || sp->expire) {
-		snprintf(tag, sizeof(tag), "t=%lld;", (long long)now);
-		rc = rc ? rc : fold_add(&s->field, &col, tag, strlen(tag),
-		    eol);
+		rc = fold_tag(&s->field, &col, eol, rc, "t=%lld;",
+		    (long long)now);
 	}
 	if (sp->expire) {
-		snprintf(tag, sizeof(tag), "x=%lld;",
+		rc = fold_tag(&s->field, &col, eol, rc, "x=%lld;",
 		    (long long)now + (long long)sp->expire);
-		rc = rc ? rc : fold_add(&s->field, &col, tag, strlen(tag),
-		    eol);
 	}
 	rc = rc ? rc : fold_list(&s->field, &col, "h=", s->hlist.data,
 	    s->hlist.len, eol);
-	snprintf(tag, sizeof(tag), "bh=%s;", bh64);
-	rc = rc ? rc : fold_add(&s->field, &col, tag, strlen(tag), eol);
+	rc = fold_tag(&s->field, &col, eol, rc, "bh=%s;", bh64);
 	rc = rc ? rc : fold_add(&s->field, &col, "b=", 2, eol);
 	if (rc != 0) {
 		return rc;
@@ -443,7 +461,7 @@ sign_dk(struct dkim_signer *s, const struct canon_msg *m,
 	const char *h = NULL;
 	const char *from, *sender;
 	size_t hlen = 0, col, from_len, sender_len;
-	char tag[400], dom[256];
+	char dom[256];
 	bool is_sender;
 	int rc;
 
@@ -482,13 +500,10 @@ sign_dk(struct dkim_signer *s, const struct canon_msg *m,
 	s->field.len = 0;
 	rc = dkim_buf_str(&s->field, "DomainKey-Signature:");
 	col = strlen("DomainKey-Signature:");
-	snprintf(tag, sizeof(tag), "a=rsa-sha1; q=dns; c=%s;",
+	rc = fold_tag(&s->field, &col, eol, rc, "a=rsa-sha1; q=dns; c=%s;",
 	    sp->header_canon == CANON_DK_SIMPLE ? "simple" : "nofws");
-	rc = rc ? rc : fold_add(&s->field, &col, tag, strlen(tag), eol);
-	snprintf(tag, sizeof(tag), "s=%s;", sp->selector);
-	rc = rc ? rc : fold_add(&s->field, &col, tag, strlen(tag), eol);
-	snprintf(tag, sizeof(tag), "d=%s;", sp->sdid);
-	rc = rc ? rc : fold_add(&s->field, &col, tag, strlen(tag), eol);
+	rc = fold_tag(&s->field, &col, eol, rc, "s=%s;", sp->selector);
+	rc = fold_tag(&s->field, &col, eol, rc, "d=%s;", sp->sdid);
 	if (h != NULL) {
 		rc = rc ? rc : fold_list(&s->field, &col, "h=", h, hlen, eol);
 	}
