@@ -27,11 +27,12 @@ struct wrk_pool {
 	struct wrk_pool_opts o;
 	pthread_mutex_t mu;
 	pthread_cond_t work;		/* a job is queued, or stopping */
-	pthread_cond_t space;		/* in-flight dropped below depth */
+	pthread_cond_t space;		/* in-flight fell to the low mark */
 	pthread_cond_t idle;		/* in-flight or a config's users fell */
 	struct wrk_fifo fresh;
 	struct wrk_fifo resumed;
 	size_t inflight;		/* submitted, not yet done */
+	size_t low_mark;		/* wake a blocked submitter here */
 	bool stopping;
 	bool joined;
 	struct wrk_cfg_ref *cref;
@@ -163,7 +164,9 @@ job_done(struct wrk_pool *p, struct wrk_job *j)
 		pthread_cond_broadcast(&p->idle);
 	}
 	p->inflight--;
-	pthread_cond_signal(&p->space);
+	if (p->inflight == p->low_mark) {
+		pthread_cond_broadcast(&p->space);
+	}
 	if (p->inflight == 0) {
 		pthread_cond_broadcast(&p->idle);
 		pthread_cond_broadcast(&p->work);
@@ -236,6 +239,12 @@ wrk_pool_create(const struct wrk_pool_opts *o, char *err, size_t errlen)
 	if (p->o.queue_depth == 0) {
 		p->o.queue_depth = 256;
 	}
+	/*
+	 * A submitter blocked on a full queue is woken once an eighth of
+	 * it is free, not for every job done: it then queues a batch
+	 * without sleeping, instead of a context switch per message.
+	 */
+	p->low_mark = p->o.queue_depth - 1 - (p->o.queue_depth - 1) / 8;
 	p->cref->cfg = o->cfg;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->work, NULL);
