@@ -4,9 +4,11 @@
  * cache at 1, 2 and 8 threads, then verify throughput of 2 workers over
  * a corpus where every message has its own signing domain, with keys
  * from a loopback UDP responder (a thread here) that answers each query
- * after 20 ms: cold with blocking lookups, cold with lookups that
- * complete through the callback, and warm.  One line per figure.
- * Standalone: needs no network and no other bench/ file.
+ * after 20 ms.  The messages go through the worker pool of the daemon
+ * and of batch runs: cold with workers that wait for each key, cold
+ * with messages parked while their keys are fetched, and warm.  One
+ * line per figure.  Standalone: needs no network and no other bench/
+ * file.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,15 +27,18 @@
 #include "crypto/crypto.h"
 #include "dkim/dkim.h"
 #include "dns/dns.h"
+#include "workers/workers.h"
 
 #define LOOKUP_NAMES 1000
 #define LOOKUP_SECONDS 1
-#define CORPUS 4000
+#define CORPUS 10000
+#define BLOCKING_MSGS 200
 #define DNS_DELAY_MS 20
 #define WORKERS 2
-#define IN_FLIGHT 512		/* messages waiting for keys, async run */
+#define IN_FLIGHT 2048		/* the pool's queue depth */
 #define RESP_QUEUE 4096
-#define WARM_ROUNDS 10
+#define BATCH 64			/* datagrams per responder system call */
+#define ROUNDS 5			/* cold and warm pairs */
 
 /* now_ns - CLOCK_MONOTONIC in nanoseconds */
 static uint64_t
@@ -234,6 +239,74 @@ build_reply(const char *record, const unsigned char *q, size_t n,
 	return true;
 }
 
+/*
+ * send_due - send the replies that are due, up to BATCH per system call:
+ * the responder stands for a server on another machine, so its own CPU
+ * time on this one is kept small.
+ */
+static void
+send_due(struct responder *rs, uint64_t now)
+{
+	struct mmsghdr mm[BATCH];
+	struct iovec iov[BATCH];
+	int n = 0;
+
+	while (rs->count > 0 && rs->q[rs->head].due <= now) {
+		struct pending_reply *r = &rs->q[rs->head];
+
+		iov[n] = (struct iovec){ .iov_base = r->pkt, .iov_len = r->len };
+		mm[n] = (struct mmsghdr){ .msg_hdr = {
+			.msg_name = &r->to, .msg_namelen = sizeof(r->to),
+			.msg_iov = &iov[n], .msg_iovlen = 1,
+		} };
+		rs->head = (rs->head + 1) % RESP_QUEUE;
+		rs->count--;
+		if (++n == BATCH) {
+			sendmmsg(rs->fd, mm, (unsigned)n, 0);
+			n = 0;
+		}
+	}
+	if (n > 0) {
+		sendmmsg(rs->fd, mm, (unsigned)n, 0);
+	}
+}
+
+/* recv_queries - queue a reply for each waiting query, BATCH a call */
+static void
+recv_queries(struct responder *rs)
+{
+	static unsigned char buf[BATCH][512];
+	struct sockaddr_in from[BATCH];
+	struct mmsghdr mm[BATCH];
+	struct iovec iov[BATCH];
+	int got;
+
+	do {
+		for (int i = 0; i < BATCH; i++) {
+			iov[i] = (struct iovec){ .iov_base = buf[i],
+			    .iov_len = sizeof(buf[i]) };
+			mm[i] = (struct mmsghdr){ .msg_hdr = {
+				.msg_name = &from[i],
+				.msg_namelen = sizeof(from[i]),
+				.msg_iov = &iov[i], .msg_iovlen = 1,
+			} };
+		}
+		got = recvmmsg(rs->fd, mm, BATCH, MSG_DONTWAIT, NULL);
+		for (int i = 0; i < got && rs->count < RESP_QUEUE; i++) {
+			struct pending_reply *r =
+			    &rs->q[(rs->head + rs->count) % RESP_QUEUE];
+
+			if (!build_reply(rs->record, buf[i], mm[i].msg_len,
+			    r)) {
+				continue;
+			}
+			r->to = from[i];
+			r->due = now_ns() + DNS_DELAY_MS * 1000000ull;
+			rs->count++;
+		}
+	} while (got == BATCH);
+}
+
 /* responder_run - read queries, send each reply when it is due */
 static void *
 responder_run(void *arg)
@@ -245,39 +318,13 @@ responder_run(void *arg)
 		int timeout = 50;
 		uint64_t now = now_ns();
 
-		while (rs->count > 0 && rs->q[rs->head].due <= now) {
-			struct pending_reply *r = &rs->q[rs->head];
-
-			sendto(rs->fd, r->pkt, r->len, 0,
-			    (struct sockaddr *)&r->to, sizeof(r->to));
-			rs->head = (rs->head + 1) % RESP_QUEUE;
-			rs->count--;
-		}
+		send_due(rs, now);
 		if (rs->count > 0) {
 			timeout = (int)((rs->q[rs->head].due - now) / 1000000)
 			    + 1;
 		}
-		if (poll(&pfd, 1, timeout) <= 0) {
-			continue;
-		}
-		for (;;) {
-			unsigned char buf[512];
-			struct sockaddr_in from;
-			socklen_t fl = sizeof(from);
-			struct pending_reply *r;
-			ssize_t n = recvfrom(rs->fd, buf, sizeof(buf),
-			    MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
-
-			if (n <= 0 || rs->count == RESP_QUEUE) {
-				break;
-			}
-			r = &rs->q[(rs->head + rs->count) % RESP_QUEUE];
-			if (!build_reply(rs->record, buf, (size_t)n, r)) {
-				continue;
-			}
-			r->to = from;
-			r->due = now_ns() + DNS_DELAY_MS * 1000000ull;
-			rs->count++;
+		if (poll(&pfd, 1, timeout) > 0) {
+			recv_queries(rs);
 		}
 	}
 	return NULL;
@@ -366,202 +413,102 @@ corpus_make(struct corpus *cp, struct crypto_key *k)
 	dkim_signer_free(s);
 }
 
-struct inflight;
-
-/* Where one key's answer goes. */
-struct key_slot {
-	struct inflight *f;
-	size_t i;
-};
-
-/* One message on its way: begun, waiting for keys, then ended. */
-struct inflight {
-	struct verify_run *run;
-	struct dkim_verifier *v;
-	struct canon_msg m;
-	const struct dkim_key_query *q;
-	size_t n;
-	struct dns_key_result res[DKIM_MAX_SIGNATURES];
-	struct key_slot slot[DKIM_MAX_SIGNATURES];
-	atomic_int left;
-	struct inflight *next;	/* the run's ready queue */
-};
-
+/*
+ * The verify runs go through the worker pool of the daemon and of
+ * batch runs (workers/), so what is measured is what they do: a job
+ * whose key is missing is parked and resumed from the cache's
+ * callback, and at most IN_FLIGHT jobs are queued, running or parked.
+ * Jobs are recycled through a free list, as a reader would.
+ */
 struct verify_run {
-	struct dns_cache *c;
-	const struct corpus *cp;
-	bool async;
-	int next;			/* next corpus index */
-	atomic_int passed;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct inflight *ready;		/* keys complete */
-	int inflight;			/* begun, not ended */
-	int finished;
+	struct wrk_job *free;		/* done jobs, linked through user */
+	int passed;
 };
 
-/* finish - verify_end one message and account for it */
+/* job_done - a worker finished j: count a pass, keep j for reuse */
 static void
-finish(struct verify_run *run, struct inflight *f)
-{
-	struct dkim_report r;
-
-	for (size_t i = 0; i < f->n; i++) {
-		dkim_verify_key(f->v, i, &f->res[i]);
-	}
-	if (dkim_verify_end(f->v, &r) == 0 && r.result == DKIM_RES_PASS) {
-		atomic_fetch_add(&run->passed, 1);
-	}
-	dkim_verifier_free(f->v);
-	canon_msg_free(&f->m);
-	free(f);
-	pthread_mutex_lock(&run->lock);
-	run->inflight--;
-	run->finished++;
-	pthread_cond_broadcast(&run->cond);
-	pthread_mutex_unlock(&run->lock);
-}
-
-/* ready - all keys of f are in: queue it for a worker */
-static void
-ready(struct inflight *f)
-{
-	struct verify_run *run = f->run;
-
-	pthread_mutex_lock(&run->lock);
-	f->next = run->ready;
-	run->ready = f;
-	pthread_cond_broadcast(&run->cond);
-	pthread_mutex_unlock(&run->lock);
-}
-
-/* key_cb - the fetcher's thread: a key arrived; the last one queues */
-static void
-key_cb(void *arg, const struct dns_key_result *r)
-{
-	struct key_slot *sl = arg;
-	struct inflight *f = sl->f;
-
-	dns_key_result_copy(&f->res[sl->i], r);
-	if (atomic_fetch_sub(&f->left, 1) == 1) {
-		ready(f);
-	}
-}
-
-/*
- * begin - parse message i and start its lookups.  Returns f when every
- * key is already there (hits, or the blocking run), else NULL: the
- * last callback queues f.
- */
-static struct inflight *
-begin(struct verify_run *run, int i)
-{
-	struct inflight *f = calloc(1, sizeof(*f));
-	struct dkim_verify_opts o = { .dkim = true };
-	int nq;
-
-	if (f == NULL) {
-		die("out of memory");
-	}
-	f->run = run;
-	f->v = dkim_verifier_create();
-	canon_msg_init(&f->m);
-	if (canon_msg_parse(&f->m, run->cp->text[i], run->cp->len[i]) != 0 ||
-	    (nq = dkim_verify_begin(f->v, &f->m, &o, &f->q)) < 0) {
-		die("verify_begin");
-	}
-	f->n = (size_t)nq;
-
-	/* One extra count, dropped last, so no callback queues early. */
-	atomic_store(&f->left, nq + 1);
-	for (int k = 0; k < nq; k++) {
-		int rc;
-
-		if (!run->async) {
-			dns_cache_lookup_wait(run->c, f->q[k].kind,
-			    f->q[k].qname, &f->res[k]);
-			atomic_fetch_sub(&f->left, 1);
-			continue;
-		}
-		f->slot[k] = (struct key_slot){ .f = f, .i = (size_t)k };
-		rc = dns_cache_lookup(run->c, f->q[k].kind, f->q[k].qname,
-		    &f->res[k], key_cb, &f->slot[k]);
-		if (rc != -EINPROGRESS) {
-			atomic_fetch_sub(&f->left, 1);
-		}
-	}
-	return atomic_fetch_sub(&f->left, 1) == 1 ? f : NULL;
-}
-
-/*
- * worker - take a message whose keys are in, else begin a new one
- * while fewer than IN_FLIGHT are open, else sleep until one finishes.
- */
-static void *
-worker(void *arg)
+job_done(void *arg, struct wrk_job *j)
 {
 	struct verify_run *run = arg;
+	bool pass = j->res.error == 0 && j->res.report != NULL &&
+	    j->res.report->result == DKIM_RES_PASS;
 
-	for (;;) {
-		struct inflight *f = NULL;
-		int i = -1;
-
-		pthread_mutex_lock(&run->lock);
-		for (;;) {
-			if (run->ready != NULL) {
-				f = run->ready;
-				run->ready = f->next;
-				break;
-			}
-			if (run->finished == CORPUS) {
-				break;
-			}
-			if (run->next < CORPUS && run->inflight < IN_FLIGHT) {
-				i = run->next++;
-				run->inflight++;
-				break;
-			}
-			pthread_cond_wait(&run->cond, &run->lock);
-		}
-		pthread_mutex_unlock(&run->lock);
-		if (f == NULL && i < 0) {
-			return NULL;
-		}
-		if (f == NULL) {
-			f = begin(run, i);
-		}
-		if (f != NULL) {
-			finish(run, f);
-		}
-	}
+	pthread_mutex_lock(&run->lock);
+	run->passed += pass;
+	j->user = run->free;
+	run->free = j;
+	pthread_mutex_unlock(&run->lock);
 }
 
-/* verify_once - the corpus through c by WORKERS workers; msgs/s */
-static double
-verify_once(struct dns_cache *c, const struct corpus *cp, bool async)
+/* job_get - a free job, or a new one */
+static struct wrk_job *
+job_get(struct verify_run *run)
 {
-	struct verify_run run = { .c = c, .cp = cp, .async = async };
-	pthread_t th[WORKERS];
+	struct wrk_job *j;
+
+	pthread_mutex_lock(&run->lock);
+	j = run->free;
+	if (j != NULL) {
+		run->free = j->user;
+	}
+	pthread_mutex_unlock(&run->lock);
+	if (j == NULL && (j = wrk_job_create()) == NULL) {
+		die("out of memory");
+	}
+	return j;
+}
+
+/*
+ * verify_once - the first n messages of cp through a pool of WORKERS
+ * taking keys from c (parking) or, when c is NULL, from src (each
+ * worker waits); msgs/s from the first submission to the last done.
+ */
+static double
+verify_once(struct dns_cache *c, struct dns_source *src,
+    const struct corpus *cp, int n)
+{
+	struct verify_run run = { .free = NULL };
+	struct wrk_pool_opts o = {
+		.threads = WORKERS, .queue_depth = IN_FLIGHT,
+		.cache = c, .src = src, .done = job_done, .done_arg = &run,
+	};
+	struct wrk_pool *pool;
+	char err[256];
 	uint64_t t0;
 
 	pthread_mutex_init(&run.lock, NULL);
-	pthread_cond_init(&run.cond, NULL);
+	pool = wrk_pool_create(&o, err, sizeof(err));
+	if (pool == NULL) {
+		die(err);
+	}
 	t0 = now_ns();
-	for (int i = 0; i < WORKERS; i++) {
-		pthread_create(&th[i], NULL, worker, &run);
+	for (int i = 0; i < n; i++) {
+		struct wrk_job *j = job_get(&run);
+
+		j->mode = WRK_VERIFY;
+		j->buf = cp->text[i];
+		j->len = cp->len[i];
+		if (wrk_submit(pool, j) != 0) {
+			die("submit");
+		}
 	}
-	for (int i = 0; i < WORKERS; i++) {
-		pthread_join(th[i], NULL);
-	}
+	wrk_pool_quiesce(pool);
 	t0 = now_ns() - t0;
-	if (atomic_load(&run.passed) != CORPUS) {
-		fprintf(stderr, "cache_bench: %d of %d passed\n",
-		    atomic_load(&run.passed), CORPUS);
+	wrk_pool_free(pool);
+	if (run.passed != n) {
+		fprintf(stderr, "cache_bench: %d of %d passed\n", run.passed,
+		    n);
 		exit(1);
 	}
-	pthread_cond_destroy(&run.cond);
+	while (run.free != NULL) {
+		struct wrk_job *j = run.free;
+
+		run.free = j->user;
+		wrk_job_free(j);
+	}
 	pthread_mutex_destroy(&run.lock);
-	return (double)CORPUS * 1e9 / (double)t0;
+	return (double)n * 1e9 / (double)t0;
 }
 
 /* resolver_cache - a fresh cache over the responder */
@@ -585,7 +532,29 @@ resolver_cache(const struct responder *rs)
 	return c;
 }
 
-/* bench_verify - cold blocking, cold async and warm throughput */
+/* cmp_double - qsort order */
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* median - of v[0..n), which it sorts */
+static double
+median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/*
+ * bench_verify - cold blocking, then ROUNDS pairs of a cold parking run
+ * on a fresh cache and a warm run on the cache it filled, side by side
+ * so that both see the same machine; medians, and the median of the
+ * pairs' ratios.
+ */
 static void
 bench_verify(const char *record, struct crypto_key *k)
 {
@@ -593,36 +562,43 @@ bench_verify(const char *record, struct crypto_key *k)
 	struct responder rs;
 	struct corpus cp;
 	struct dns_cache *c;
-	char line[256];
-	double cold_block, cold_async, warm;
+	struct dns_source *src;
+	char line[256], servers[64], err[256];
+	double cold_block, cold[ROUNDS], warm[ROUNDS], ratio[ROUNDS];
 
 	corpus_make(&cp, k);
 	responder_start(&rs, record);
 
-	c = resolver_cache(&rs);
-	cold_block = verify_once(c, &cp, false);
-	dns_cache_free(c);
-
-	c = resolver_cache(&rs);
-	cold_async = verify_once(c, &cp, true);
-
-	/* The warm run is short: the mean of WARM_ROUNDS of them. */
-	warm = 0;
-	for (int i = 0; i < WARM_ROUNDS; i++) {
-		warm += verify_once(c, &cp, true) / WARM_ROUNDS;
+	/* Waiting workers: 2 messages per 20 ms, so a short run will do. */
+	snprintf(servers, sizeof(servers), "127.0.0.1:%d", rs.port);
+	if (dns_resolver_open(servers, 2000, 2, &src, err,
+	    sizeof(err)) != 0) {
+		die(err);
 	}
-	dns_cache_stats(c, &st);
-	dns_cache_free(c);
+	cold_block = verify_once(NULL, src, &cp, BLOCKING_MSGS);
+	dns_source_free(src);
+
+	for (int r = 0; r < ROUNDS; r++) {
+		c = resolver_cache(&rs);
+		cold[r] = verify_once(c, NULL, &cp, CORPUS);
+		warm[r] = verify_once(c, NULL, &cp, CORPUS);
+		ratio[r] = cold[r] / warm[r];
+		dns_cache_stats(c, &st);
+		dns_cache_free(c);
+	}
 	responder_stop(&rs);
 
 	printf("verify: workers=%d msgs=%d dns_delay_ms=%d cold blocking "
-	    "msgs/s=%.0f\n", WORKERS, CORPUS, DNS_DELAY_MS, cold_block);
-	printf("verify: workers=%d msgs=%d dns_delay_ms=%d cold callback "
-	    "msgs/s=%.0f (in flight<=%d)\n", WORKERS, CORPUS, DNS_DELAY_MS,
-	    cold_async, IN_FLIGHT);
-	printf("verify: workers=%d msgs=%d warm msgs/s=%.0f (mean of %d "
-	    "rounds)\n", WORKERS, CORPUS, warm, WARM_ROUNDS);
-	printf("dns-cache (callback run): %s\n",
+	    "msgs/s=%.0f\n", WORKERS, BLOCKING_MSGS, DNS_DELAY_MS,
+	    cold_block);
+	printf("verify: workers=%d msgs=%d dns_delay_ms=%d cold parking "
+	    "msgs/s=%.0f (in flight<=%d, median of %d)\n", WORKERS, CORPUS,
+	    DNS_DELAY_MS, median(cold, ROUNDS), IN_FLIGHT, ROUNDS);
+	printf("verify: workers=%d msgs=%d warm msgs/s=%.0f (median of "
+	    "%d)\n", WORKERS, CORPUS, median(warm, ROUNDS), ROUNDS);
+	printf("verify: cold parking / warm = %.0f %% (median of the %d "
+	    "pairs)\n", 100.0 * median(ratio, ROUNDS), ROUNDS);
+	printf("dns-cache (last pair): %s\n",
 	    dns_cache_stats_line(&st, line, sizeof(line)));
 	for (int i = 0; i < CORPUS; i++) {
 		free(cp.text[i]);
