@@ -37,7 +37,7 @@
 #define WORKERS 2
 #define IN_FLIGHT 2048		/* the pool's queue depth */
 #define RESP_QUEUE 4096
-#define BATCH 64			/* datagrams per responder system call */
+#define BATCH 64		/* datagrams a responder system call */
 #define ROUNDS 5			/* cold and warm pairs */
 
 /* now_ns - CLOCK_MONOTONIC in nanoseconds */
@@ -254,7 +254,8 @@ send_due(struct responder *rs, uint64_t now)
 	while (rs->count > 0 && rs->q[rs->head].due <= now) {
 		struct pending_reply *r = &rs->q[rs->head];
 
-		iov[n] = (struct iovec){ .iov_base = r->pkt, .iov_len = r->len };
+		iov[n] = (struct iovec){ .iov_base = r->pkt,
+		    .iov_len = r->len };
 		mm[n] = (struct mmsghdr){ .msg_hdr = {
 			.msg_name = &r->to, .msg_namelen = sizeof(r->to),
 			.msg_iov = &iov[n], .msg_iovlen = 1,
