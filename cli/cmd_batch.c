@@ -12,9 +12,10 @@
  * read buffer.  SIGINT stops reading; what was submitted is drained and
  * reported, and the exit status is 130.  Limitations: outputs of two
  * inputs with the same file names overwrite each other; the clock
- * starts after setup (keys, DNS).  TODO: recycle jobs instead of one
- * wrk_job_create() (13 KB zeroed) per message, once workers.h says a
- * finished job may be submitted again.
+ * starts after setup (keys, DNS).  Finished jobs, with their items,
+ * go to a free list and carry the next messages: at most queue depth
+ * plus the worker count are ever made, instead of a 13 KB zeroed job
+ * and its result buffers per message.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -103,6 +104,7 @@ struct batch_args {
 struct batch_item {
 	char *buf;
 	char name[300];
+	struct wrk_job *next_free;	/* on the free list */
 };
 
 struct batch {
@@ -122,6 +124,7 @@ struct batch {
 	uint64_t done, bytes, truncated, oversized, out_errors;
 	uint64_t slots[BATCH_SLOTS];
 	double t0, last_progress;
+	struct wrk_job *free_jobs;	/* finished, ready for reuse */
 };
 
 static volatile sig_atomic_t batch_stop;
@@ -434,11 +437,69 @@ batch_done(void *arg, struct wrk_job *j)
 	b->slots[slot]++;
 	b->out_errors += rc < 0;
 	progress(b, false);
+	free(it->buf);
+	it->buf = NULL;
+	it->next_free = b->free_jobs;
+	b->free_jobs = j;
 	pthread_mutex_unlock(&b->mu);
+}
+
+/*
+ * job_get - a finished job with its item from the free list, else a
+ * new pair; NULL when memory is short.
+ */
+static struct wrk_job *
+job_get(struct batch *b)
+{
+	struct batch_item *it;
+	struct wrk_job *j;
+
+	pthread_mutex_lock(&b->mu);
+	j = b->free_jobs;
+	if (j != NULL) {
+		b->free_jobs = ((struct batch_item *)j->user)->next_free;
+	}
+	pthread_mutex_unlock(&b->mu);
+	if (j != NULL) {
+		return j;
+	}
+	j = wrk_job_create();
+	it = calloc(1, sizeof(*it));
+	if (j == NULL || it == NULL) {
+		wrk_job_free(j);
+		free(it);
+		return NULL;
+	}
+	j->user = it;
+	return j;
+}
+
+/* job_put - a job that was not submitted back on the free list. */
+static void
+job_put(struct batch *b, struct wrk_job *j)
+{
+	struct batch_item *it = j->user;
 
 	free(it->buf);
-	free(it);
-	wrk_job_free(j);
+	it->buf = NULL;
+	pthread_mutex_lock(&b->mu);
+	it->next_free = b->free_jobs;
+	b->free_jobs = j;
+	pthread_mutex_unlock(&b->mu);
+}
+
+/* jobs_free - release the free list (the pool is stopped). */
+static void
+jobs_free(struct batch *b)
+{
+	while (b->free_jobs != NULL) {
+		struct wrk_job *j = b->free_jobs;
+		struct batch_item *it = j->user;
+
+		b->free_jobs = it->next_free;
+		free(it);
+		wrk_job_free(j);
+	}
 }
 
 /* item_name - the output name of message m of an archive a. */
@@ -481,16 +542,15 @@ static int
 submit_one(struct batch *b, const struct spool_archive *a,
     struct spool_archive_msg *m, const char *input)
 {
-	struct batch_item *it = calloc(1, sizeof(*it));
-	struct wrk_job *j = wrk_job_create();
+	struct wrk_job *j = job_get(b);
+	struct batch_item *it;
 	int rc;
 
-	if (it == NULL || j == NULL) {
-		free(it);
-		wrk_job_free(j);
+	if (j == NULL) {
 		free(m->buf);
 		return -ENOMEM;
 	}
+	it = j->user;
 	item_name(b, a, m, input, it);
 	if (m->truncated) {
 		log_warnx("batch: %s: message %llu is truncated", input,
@@ -506,9 +566,7 @@ submit_one(struct batch *b, const struct spool_archive *a,
 	j->user = it;
 	rc = wrk_submit(b->pool, j);
 	if (rc < 0) {
-		free(it->buf);
-		free(it);
-		wrk_job_free(j);
+		job_put(b, j);
 	}
 	return rc;
 }
@@ -832,6 +890,7 @@ cmd_batch(int argc, char **argv)
 	rc = run(&b, c, max_size);
 
 	wrk_pool_free(b.pool);
+	jobs_free(&b);
 	for (int i = 0; b.arcs != NULL && i < a.ninputs; i++) {
 		spool_archive_free(b.arcs[i]);
 	}
