@@ -3,8 +3,9 @@
  * key - key handles: an EVP_PKEY with a reference count; decoding the
  * p= key of a DNS record (the DER framing is walked here, which is ten
  * times cheaper than OpenSSL 3's general decoder), exporting it, and
- * generating keys.  A handle never changes after crypto_key_wrap(), so
- * any number of threads may share one; only the count is atomic.
+ * generating keys.  A handle's key never changes after
+ * crypto_key_wrap(), so any number of threads may share one; the count
+ * is atomic and the pool of idle contexts (sig.c) has its own lock.
  *
  * Does not read files (see pem.c) and does not judge key sizes: a
  * 512-bit RSA key decodes, and RFC 8301's 1024-bit floor is dkim/'s.
@@ -57,10 +58,15 @@ crypto_key_wrap(EVP_PKEY *pkey, bool has_private, struct crypto_key **out)
 	}
 
 	k = malloc(sizeof(*k));
+	if (k != NULL && (k->ctx = calloc(1, sizeof(*k->ctx))) == NULL) {
+		free(k);
+		k = NULL;
+	}
 	if (k == NULL) {
 		EVP_PKEY_free(pkey);
 		return -ENOMEM;
 	}
+	pthread_mutex_init(&k->ctx->mu, NULL);
 	k->pkey = pkey;
 	atomic_init(&k->refs, 1);
 	k->type = type;
@@ -389,6 +395,7 @@ crypto_key_free(struct crypto_key *k)
 	    memory_order_acq_rel) != 1) {
 		return;
 	}
+	crypto_ctx_pool_free(k->ctx, k->type);
 	EVP_PKEY_free(k->pkey);
 	free(k);
 }

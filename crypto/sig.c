@@ -2,12 +2,14 @@
 /*
  * sig - signing and checking a finished digest: RSASSA-PKCS1-v1_5 with
  * the digest's DigestInfo for rsa-sha1/rsa-sha256, PureEdDSA over the
- * 32 SHA-256 bytes for ed25519-sha256 (RFC 8463 3).  No state of its
- * own; keys are shared read-only, so any thread may call in.
- *
- * Limitations: each call makes one OpenSSL context (cost: see rsa_ctx).
+ * 32 SHA-256 bytes for ed25519-sha256 (RFC 8463 3).  Any thread may
+ * call in with a shared key: the OpenSSL context of an operation is
+ * taken from the key's pool of idle ones (crypto_int.h), used by this
+ * call alone and given back, so a key pays for each context once
+ * rather than once per message.
  */
 #include <errno.h>
+#include <stdlib.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -38,6 +40,83 @@ sig_check_args(const struct crypto_key *k, enum crypto_hash h,
 	return 0;
 }
 
+enum sig_op {
+	SIG_SIGN = 0,
+	SIG_VERIFY = 1,
+};
+
+/* ctx_slot - the pool slot of operation op with hash h */
+static unsigned
+ctx_slot(enum sig_op op, enum crypto_hash h)
+{
+	return (unsigned)op * 2 + (h == CRYPTO_SHA1 ? 0 : 1);
+}
+
+/* ctx_destroy - free one context of a key of type type */
+static void
+ctx_destroy(enum crypto_key_type type, void *ctx)
+{
+	if (type == CRYPTO_KEY_RSA) {
+		EVP_PKEY_CTX_free(ctx);
+	} else {
+		EVP_MD_CTX_free(ctx);
+	}
+}
+
+/* ctx_take - an idle context of k's slot, now the caller's; or NULL */
+static void *
+ctx_take(const struct crypto_key *k, unsigned slot)
+{
+	struct crypto_ctx_pool *pool = k->ctx;
+	void *ctx = NULL;
+
+	pthread_mutex_lock(&pool->mu);
+	if (pool->n[slot] > 0) {
+		ctx = pool->idle[slot][--pool->n[slot]];
+	}
+	pthread_mutex_unlock(&pool->mu);
+	return ctx;
+}
+
+/*
+ * ctx_give - hand ctx, set up for k's slot, back for the next caller;
+ * freed when the slot is full.  ctx may be NULL.
+ */
+static void
+ctx_give(const struct crypto_key *k, unsigned slot, void *ctx)
+{
+	struct crypto_ctx_pool *pool = k->ctx;
+
+	if (ctx == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&pool->mu);
+	if (pool->n[slot] < CRYPTO_CTX_IDLE) {
+		pool->idle[slot][pool->n[slot]++] = ctx;
+		ctx = NULL;
+	}
+	pthread_mutex_unlock(&pool->mu);
+	if (ctx != NULL) {
+		ctx_destroy(k->type, ctx);
+	}
+}
+
+/* crypto_ctx_pool_free - release a key's idle contexts */
+void
+crypto_ctx_pool_free(struct crypto_ctx_pool *pool, enum crypto_key_type type)
+{
+	if (pool == NULL) {
+		return;
+	}
+	for (unsigned s = 0; s < CRYPTO_CTX_SLOTS; s++) {
+		for (unsigned i = 0; i < pool->n[s]; i++) {
+			ctx_destroy(type, pool->idle[s][i]);
+		}
+	}
+	pthread_mutex_destroy(&pool->mu);
+	free(pool);
+}
+
 /*
  * rsa_ctx - a PKCS#1 v1.5 context for k and h, set up by init (sign or
  * verify).  Returns the context or NULL on an OpenSSL failure.
@@ -45,9 +124,9 @@ sig_check_args(const struct crypto_key *k, enum crypto_hash h,
  * Cost, OpenSSL 3.0: about 4 us and 20 allocations, spread over the
  * creation, the init and the two parameters (each a lookup by name);
  * the Ed25519 contexts cost about the same.  That is ~15 % of an
- * RSA-2048 verification (~25 us), ~3 % of an Ed25519 one, and noise
- * next to an RSA-2048 signature (~0.7 ms).  TODO: a per-thread context
- * cache here if worker profiles show this cost.
+ * RSA-2048 verification (~25 us) and ~3 % of an Ed25519 one, hence
+ * the pool; an initialised context signs or verifies any number of
+ * times.
  */
 static EVP_PKEY_CTX *
 rsa_ctx(const struct crypto_key *k, enum crypto_hash h,
@@ -90,17 +169,18 @@ rsa_sign(const struct crypto_key *k, enum crypto_hash h,
 	if (n < (k->bits + 7) / 8) {
 		return -ENOSPC;
 	}
-	ctx = rsa_ctx(k, h, EVP_PKEY_sign_init);
-	if (ctx == NULL) {
+	ctx = ctx_take(k, ctx_slot(SIG_SIGN, h));
+	if (ctx == NULL && (ctx = rsa_ctx(k, h, EVP_PKEY_sign_init)) == NULL) {
 		ERR_clear_error();
 		return -EIO;
 	}
 	r = EVP_PKEY_sign(ctx, sig, &n, dig, dlen);
-	EVP_PKEY_CTX_free(ctx);
 	if (r != 1) {
+		EVP_PKEY_CTX_free(ctx);
 		ERR_clear_error();
 		return -EIO;
 	}
+	ctx_give(k, ctx_slot(SIG_SIGN, h), ctx);
 	*siglen = n;
 	return 0;
 }
@@ -122,13 +202,23 @@ rsa_verify(const struct crypto_key *k, enum crypto_hash h,
 	if (siglen != (k->bits + 7) / 8) {
 		return -EBADMSG;
 	}
-	ctx = rsa_ctx(k, h, EVP_PKEY_verify_init);
-	if (ctx == NULL) {
+	ctx = ctx_take(k, ctx_slot(SIG_VERIFY, h));
+	if (ctx == NULL &&
+	    (ctx = rsa_ctx(k, h, EVP_PKEY_verify_init)) == NULL) {
 		ERR_clear_error();
 		return -EIO;
 	}
+
+	/*
+	 * A signature that does not verify (0) leaves the context usable;
+	 * after an error (< 0) it is not trusted again.
+	 */
 	r = EVP_PKEY_verify(ctx, sig, siglen, dig, dlen);
-	EVP_PKEY_CTX_free(ctx);
+	if (r >= 0) {
+		ctx_give(k, ctx_slot(SIG_VERIFY, h), ctx);
+	} else {
+		EVP_PKEY_CTX_free(ctx);
+	}
 	if (r != 1) {
 		ERR_clear_error();
 		return -EBADMSG;
@@ -137,9 +227,40 @@ rsa_verify(const struct crypto_key *k, enum crypto_hash h,
 }
 
 /*
- * ed25519_sign - PureEdDSA over the digest bytes.  Ed25519 has no
- * separate hash step, hence the one-shot DigestSign with no md.
- * Returns 0, -ENOSPC or -EIO.
+ * ed25519_ctx - a digest context set up for PureEdDSA with k, to sign
+ * or verify by op; or NULL.  Ed25519 has no separate hash step, hence
+ * the one-shot calls with no md; an initialised context takes any
+ * number of them.
+ */
+static EVP_MD_CTX *
+ed25519_ctx(const struct crypto_key *k, enum sig_op op)
+{
+	EVP_MD_CTX *mctx = ctx_take(k, ctx_slot(op, CRYPTO_SHA256));
+	int r;
+
+	if (mctx != NULL) {
+		return mctx;
+	}
+	mctx = EVP_MD_CTX_new();
+	if (mctx == NULL) {
+		return NULL;
+	}
+	r = op == SIG_SIGN ?
+	    EVP_DigestSignInit_ex(mctx, NULL, NULL, NULL, NULL, k->pkey,
+	    NULL) :
+	    EVP_DigestVerifyInit_ex(mctx, NULL, NULL, NULL, NULL, k->pkey,
+	    NULL);
+	if (r != 1) {
+		EVP_MD_CTX_free(mctx);
+		ERR_clear_error();
+		return NULL;
+	}
+	return mctx;
+}
+
+/*
+ * ed25519_sign - PureEdDSA over the digest bytes.  Returns 0, -ENOSPC
+ * or -EIO.
  */
 static int
 ed25519_sign(const struct crypto_key *k, const unsigned char *dig,
@@ -147,25 +268,21 @@ ed25519_sign(const struct crypto_key *k, const unsigned char *dig,
 {
 	EVP_MD_CTX *mctx;
 	size_t n = *siglen;
-	int r;
 
 	if (n < ED25519_SIG_LEN) {
 		return -ENOSPC;
 	}
-	mctx = EVP_MD_CTX_new();
+	mctx = ed25519_ctx(k, SIG_SIGN);
 	if (mctx == NULL) {
 		return -EIO;
 	}
-	r = EVP_DigestSignInit_ex(mctx, NULL, NULL, NULL, NULL, k->pkey,
-	    NULL);
-	if (r == 1) {
-		r = EVP_DigestSign(mctx, sig, &n, dig, dlen);
-	}
-	EVP_MD_CTX_free(mctx);
-	if (r != 1 || n != ED25519_SIG_LEN) {
+	if (EVP_DigestSign(mctx, sig, &n, dig, dlen) != 1 ||
+	    n != ED25519_SIG_LEN) {
+		EVP_MD_CTX_free(mctx);
 		ERR_clear_error();
 		return -EIO;
 	}
+	ctx_give(k, ctx_slot(SIG_SIGN, CRYPTO_SHA256), mctx);
 	*siglen = n;
 	return 0;
 }
@@ -184,18 +301,16 @@ ed25519_verify(const struct crypto_key *k, const unsigned char *dig,
 	if (siglen != ED25519_SIG_LEN) {
 		return -EBADMSG;
 	}
-	mctx = EVP_MD_CTX_new();
+	mctx = ed25519_ctx(k, SIG_VERIFY);
 	if (mctx == NULL) {
 		return -EIO;
 	}
-	if (EVP_DigestVerifyInit_ex(mctx, NULL, NULL, NULL, NULL, k->pkey,
-	    NULL) != 1) {
-		EVP_MD_CTX_free(mctx);
-		ERR_clear_error();
-		return -EIO;
-	}
 	r = EVP_DigestVerify(mctx, sig, siglen, dig, dlen);
-	EVP_MD_CTX_free(mctx);
+	if (r >= 0) {
+		ctx_give(k, ctx_slot(SIG_VERIFY, CRYPTO_SHA256), mctx);
+	} else {
+		EVP_MD_CTX_free(mctx);
+	}
 	if (r != 1) {
 		ERR_clear_error();
 		return -EBADMSG;

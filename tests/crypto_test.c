@@ -861,7 +861,11 @@ struct verify_arg {
 	int failures;
 };
 
-/* verify_thread - verify the RFC 8463 RSA signature 200 times. */
+/*
+ * verify_thread - verify the RFC 8463 RSA signature 200 times, every
+ * other time with a bit flipped: the key's reused contexts must not
+ * carry one verdict into the next, whichever thread had them before.
+ */
 static void *
 verify_thread(void *p)
 {
@@ -873,10 +877,14 @@ verify_thread(void *p)
 	digest_file(CRYPTO_SHA256, "rfc8463_rsa.hdr", dig);
 	slen = kat("rfc8463_rsa_sig", sig);
 	for (i = 0; i < 200; i++) {
+		int want = i % 2 ? -EBADMSG : 0;
+
+		sig[7] ^= (unsigned char)(i % 2);
 		if (crypto_verify(a->k, CRYPTO_SHA256, dig, 32, sig,
-		    slen) != 0) {
+		    slen) != want) {
 			a->failures++;
 		}
+		sig[7] ^= (unsigned char)(i % 2);
 	}
 	return NULL;
 }
@@ -901,6 +909,76 @@ Test(sig, one_key_verifies_in_many_threads_at_once)
 		cr_assert_eq(args[i].failures, 0);
 		crypto_key_free(args[i].k);
 	}
+}
+
+/*
+ * sign_verify_many - with one key, sign 30 different digests and check
+ * each signature at once, against the next digest, and against the
+ * previous signature's digest: contexts reused from call to call (and
+ * from SHA-1 to SHA-256 calls) keep every result its own.
+ */
+static void
+sign_verify_many(struct crypto_key *k, enum crypto_hash h)
+{
+	unsigned char dig[31][CRYPTO_DIGEST_MAX], sig[30][CRYPTO_SIG_MAX];
+	size_t slen[30], dlen = 0;
+	char text[32];
+
+	for (int i = 0; i < 31; i++) {
+		snprintf(text, sizeof(text), "message %d", i);
+		dlen = digest(h, text, strlen(text), dig[i]);
+	}
+	for (int i = 0; i < 30; i++) {
+		slen[i] = sizeof(sig[i]);
+		cr_assert_eq(crypto_sign(k, h, dig[i], dlen, sig[i],
+		    &slen[i]), 0);
+		cr_assert_eq(crypto_verify(k, h, dig[i], dlen, sig[i],
+		    slen[i]), 0, "signature %d", i);
+		cr_assert_eq(crypto_verify(k, h, dig[i + 1], dlen, sig[i],
+		    slen[i]), -EBADMSG, "signature %d, next digest", i);
+		if (i > 0) {
+			cr_assert_eq(crypto_verify(k, h, dig[i - 1], dlen,
+			    sig[i - 1], slen[i - 1]), 0, "signature %d again",
+			    i - 1);
+		}
+	}
+}
+
+Test(sig, reused_contexts_keep_each_result_its_own)
+{
+	struct crypto_key *k = NULL;
+
+	cr_assert_eq(crypto_keygen(CRYPTO_KEY_RSA, 1024, &k), 0);
+	sign_verify_many(k, CRYPTO_SHA256);
+	sign_verify_many(k, CRYPTO_SHA1);
+	sign_verify_many(k, CRYPTO_SHA256);
+	crypto_key_free(k);
+	cr_assert_eq(crypto_keygen(CRYPTO_KEY_ED25519, 0, &k), 0);
+	sign_verify_many(k, CRYPTO_SHA256);
+	crypto_key_free(k);
+}
+
+/* sign_thread - sign_verify_many() on a shared key */
+static void *
+sign_thread(void *p)
+{
+	sign_verify_many(p, CRYPTO_SHA256);
+	return NULL;
+}
+
+Test(sig, one_ed25519_key_signs_and_verifies_in_many_threads)
+{
+	struct crypto_key *k = NULL;
+	pthread_t t[4];
+
+	cr_assert_eq(crypto_keygen(CRYPTO_KEY_ED25519, 0, &k), 0);
+	for (int i = 0; i < 4; i++) {
+		cr_assert_eq(pthread_create(&t[i], NULL, sign_thread, k), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+	}
+	crypto_key_free(k);
 }
 
 /*
