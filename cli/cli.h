@@ -52,6 +52,18 @@ int cli_read_file(const char *path, char **buf, size_t *len);
  */
 int cli_write_all(int fd, struct iovec *iov, int n);
 
+/*
+ * cli_keep_freed_buffers - tell the allocator to reuse freed message
+ * buffers instead of returning them to the kernel, for the commands
+ * whose reader allocates a buffer per message and whose workers free
+ * it (batch, run): glibc would otherwise map buffers over 128 KB
+ * afresh and trim the heap after a large free, and each reuse would
+ * fault in newly zeroed pages.  Memory then stays at its peak, which
+ * the queue depth bounds.  Call before any thread starts.  No effect
+ * outside glibc.
+ */
+void cli_keep_freed_buffers(void);
+
 /* cli_usage_error - print "dkimq CMD: msg" and the hint; returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -870,6 +870,7 @@ cmd_batch(int argc, char **argv)
 	if (rc != 0) {
 		return rc;
 	}
+	cli_keep_freed_buffers();
 	rc = cli_key_cache("batch", a.dns ? a.dns : c ? c->dns_servers :
 	    NULL, a.zone ? a.zone : c ? c->zone_file : NULL, c, &zsrc,
 	    &b.cache);

@@ -178,6 +178,7 @@ cmd_run(int argc, char **argv)
 	if (status != 0) {
 		return status < 0 ? 0 : status;
 	}
+	cli_keep_freed_buffers();
 	if (use_syslog) {
 		log_init("dkimq", true);
 	}

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
  * io - whole-file reads and complete vectored writes for the one-shot
- * commands.  The daemon has its own io_uring path; this one blocks.
+ * commands, and the allocator setting of the commands that read many
+ * messages.  The daemon has its own io_uring path; this one blocks.
  */
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,6 +18,17 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+
+/* cli_keep_freed_buffers - keep message buffers in the heap */
+void
+cli_keep_freed_buffers(void)
+{
+#ifdef __GLIBC__
+	/* 32 MiB is glibc's largest mmap threshold on 64-bit systems. */
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 512 << 20);
+#endif
+}
 
 /* cli_read_file - slurp a file or stdin */
 int
