@@ -4,8 +4,9 @@
  *
  * Known answers come from tests/data/canon/: the RFC 6376 3.4.5 example,
  * vector tables, and golden output made with Mail::DKIM.  A line-based
- * reference canonicalizer written here from the RFC text is run against
- * the streaming one on pseudo-random input.  Nothing is timed.
+ * reference canonicalizer written here from the RFC text, and a byte at
+ * a time one for relaxed bodies, are run against the streaming one on
+ * pseudo-random input.  Nothing is timed.
  */
 #include <criterion/criterion.h>
 
@@ -441,6 +442,55 @@ ref_body(enum canon_mode mode, const char *s, size_t n, char *d)
 		return 2;
 	}
 	return keep;
+}
+
+/*
+ * ref_relaxed_bytes - relaxed body canonicalization (RFC 6376 3.4.4) of
+ * s[0..n) into d, a byte at a time and independent of ref_body().
+ *
+ * CRLF and bare LF end a line; a CR before no LF is text.  A WSP run is
+ * held back and becomes one SP only when text follows on its line, so
+ * WSP at a line end goes.  Line ends are held back too and written when
+ * text follows, which drops the trailing empty lines; the last line
+ * then gets its CRLF unless nothing was written.  d needs 2 * n + 2
+ * bytes.  Returns the length written.
+ */
+static size_t
+ref_relaxed_bytes(const unsigned char *s, size_t n, unsigned char *d)
+{
+	size_t i, o = 0, breaks = 0;
+	bool wsp = false;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = s[i];
+
+		if (c == '\r' && i + 1 < n && s[i + 1] == '\n') {
+			continue;	/* the LF ends the line */
+		}
+		if (c == '\n') {
+			breaks++;
+			wsp = false;
+			continue;
+		}
+		if (c == ' ' || c == '\t') {
+			wsp = true;
+			continue;
+		}
+		for (; breaks > 0; breaks--) {
+			d[o++] = '\r';
+			d[o++] = '\n';
+		}
+		if (wsp) {
+			d[o++] = ' ';
+			wsp = false;
+		}
+		d[o++] = c;
+	}
+	if (o > 0) {
+		d[o++] = '\r';
+		d[o++] = '\n';
+	}
+	return o;
 }
 
 /*
@@ -1077,6 +1127,208 @@ Test(body, limit_applies_to_dk_and_relaxed_output_alike)
 	expect_bytes(b.p, b.len, "a ", 2, "relaxed l=2");
 	cr_assert_eq(body_into(&b, CANON_DK_SIMPLE, body, 8, 3), 8);
 	expect_bytes(b.p, b.len, "\r\na", 3, "dk l=3");
+	free(b.p);
+}
+
+/*
+ * relaxed_placed - canon_body() in relaxed mode of in[0..len) with the
+ * given limit, the body copied to offset off of a buffer whose bytes on
+ * either side would change the result if they were read (CR before it,
+ * LF and SP after it), and again alone in a heap block of exactly len
+ * bytes, where a sanitizer sees any read past it.  Both must give
+ * ref_relaxed_bytes() cut to limit, and its full length.
+ */
+static void
+relaxed_placed(struct sinkbuf *b, const unsigned char *in, size_t len,
+    size_t off, uint64_t limit, const char *what)
+{
+	unsigned char *want = malloc(2 * len + 2);
+	char *pad = malloc(off + len + 64);
+	char *alone = malloc(len > 0 ? len : 1);
+	size_t wlen, cut, i;
+	uint64_t total;
+
+	cr_assert_not_null(want);
+	cr_assert_not_null(pad);
+	cr_assert_not_null(alone);
+	wlen = ref_relaxed_bytes(in, len, want);
+	cut = limit < wlen ? (size_t)limit : wlen;
+
+	memset(pad, '\r', off);
+	memcpy(pad + off, in, len);
+	for (i = 0; i < 64; i++) {
+		pad[off + len + i] = (i + len) % 2 ? ' ' : '\n';
+	}
+	total = body_into(b, CANON_RELAXED, pad + off, len, limit);
+	cr_assert(same(b->p, b->len, want, cut),
+	    "%s, offset %zu, limit %llu, input \"%s\" (%zu):\n"
+	    "  got  \"%s\" (%zu)\n  want \"%s\" (%zu)", what, off,
+	    (unsigned long long)limit, esc(in, len), len, esc(b->p, b->len),
+	    b->len, esc(want, cut), cut);
+	cr_assert_eq(total, wlen, "%s: total", what);
+
+	memcpy(alone, in, len);
+	total = body_into(b, CANON_RELAXED, alone, len, limit);
+	cr_assert(same(b->p, b->len, want, cut), "%s: exact block differs",
+	    what);
+	cr_assert_eq(total, wlen, "%s: exact block total", what);
+	free(alone);
+	free(pad);
+	free(want);
+}
+
+Test(body, relaxed_matches_bytewise_reference_at_any_offset_and_limit)
+{
+	/* Alphabets from stop-heavy to long clean runs with rare stops. */
+#define ABC(s) { s, sizeof(s) - 1 }
+	static const struct {
+		const char *c;
+		size_t n;
+	} abc[] = {
+		ABC(" \t\r\na\0\xff"),
+		ABC("    \t\r\r\n\na"),
+		ABC("aaaaaaaa \r\n"),
+		ABC("a\xff\0aaaa\xff\0aaaa aaa\xff\0aaaa \r\n"),
+		ABC("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa \t\r\n"),
+	};
+#undef ABC
+	uint64_t seed = 0xa4093822299f31d0ULL;
+	struct sinkbuf b = { 0 };
+	unsigned char *in = malloc(5000);
+	char what[64];
+	int iter;
+
+	cr_assert_not_null(in);
+	for (iter = 0; iter < 20000; iter++) {
+		size_t a = rnd(&seed) % (sizeof(abc) / sizeof(abc[0]));
+		size_t len = rnd(&seed) % 301, off = rnd(&seed) % 64, i;
+		uint64_t limit = CANON_NO_LIMIT, r = rnd(&seed) % 8;
+
+		if (r == 0) {
+			len = 1000 + rnd(&seed) % 4001;
+		}
+		for (i = 0; i < len; i++) {
+			in[i] = (unsigned char)abc[a].c[rnd(&seed) % abc[a].n];
+		}
+		if (r >= 5) {
+			/* About the canonical length, often past it. */
+			limit = rnd(&seed) % (2 * len + 3);
+		}
+		snprintf(what, sizeof(what), "iteration %d", iter);
+		relaxed_placed(&b, in, len, off, limit, what);
+	}
+	free(in);
+	free(b.p);
+}
+
+Test(body, relaxed_block_edges_match_bytewise_reference)
+{
+	/*
+	 * Bodies of text with put[] written at at: the spots where 64-byte
+	 * blocks meet, where a neighbour decides what a byte needs.
+	 */
+	static const struct {
+		const char *what;
+		size_t len;
+		size_t at;
+		const char *put;
+		size_t put_len;
+	} cases[] = {
+		{ "SP at 63, SP at 64", 130, 63, "  ", 2 },
+		{ "SP at 63, HTAB at 64", 130, 63, " \t", 2 },
+		{ "SP at 63, CRLF at 64", 130, 63, " \r\n", 3 },
+		{ "SP at 63, LF at 64", 130, 63, " \n", 2 },
+		{ "SP at 63, lone CR at 64", 130, 63, " \ry", 3 },
+		{ "SP at 63, text at 64", 130, 63, " y", 2 },
+		{ "SP at 127, LF at 128", 200, 127, " \n", 2 },
+		{ "CR at 63, LF at 64", 130, 63, "\r\n", 2 },
+		{ "lone CR at 63", 130, 63, "\r", 1 },
+		{ "bare LF at 64", 130, 64, "\n", 1 },
+		{ "bare LF at 0", 130, 0, "\n", 1 },
+		{ "CRLF at 0", 130, 0, "\r\n", 2 },
+		{ "HTAB at 0", 130, 0, "\t", 1 },
+		{ "HTAB at 63", 130, 63, "\t", 1 },
+		{ "HTAB at 64", 130, 64, "\t", 1 },
+		{ "WSP run over 64", 200, 60, "  \t    ", 7 },
+		{ "WSP run over 64, then LF", 200, 60, "        \n", 9 },
+		{ "WSP run over 64, then CRLF", 200, 60, "      \r\n", 8 },
+		{ "WSP run to 127, bare LF at 128", 200, 120, "\t       \n",
+		    9 },
+		{ "63 bytes", 63, 0, "", 0 },
+		{ "64 bytes", 64, 0, "", 0 },
+		{ "65 bytes", 65, 0, "", 0 },
+		{ "128 bytes", 128, 0, "", 0 },
+		{ "64 bytes, SP at 62", 64, 62, " ", 1 },
+		{ "64 bytes, SP at 63", 64, 63, " ", 1 },
+		{ "64 bytes, lone CR at 63", 64, 63, "\r", 1 },
+		{ "65 bytes, lone CR at 64", 65, 64, "\r", 1 },
+		{ "65 bytes, SP at 63, lone CR at 64", 65, 63, " \r", 2 },
+		{ "65 bytes, LF at 64", 65, 64, "\n", 1 },
+		{ "65 bytes, SP at 63, LF at 64", 65, 63, " \n", 2 },
+		{ "128 bytes, SP at 127", 128, 127, " ", 1 },
+		{ "128 bytes, CRLF at 126", 128, 126, "\r\n", 2 },
+		{ "129 bytes, lone CR at 128", 129, 128, "\r", 1 },
+	};
+	static const uint64_t limits[] = { CANON_NO_LIMIT, 0, 63, 64, 65 };
+	struct sinkbuf b = { 0 };
+	unsigned char in[256];
+	size_t i, off, l;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_assert_leq(cases[i].at + cases[i].put_len, cases[i].len);
+		memset(in, 'x', cases[i].len);
+		memcpy(in + cases[i].at, cases[i].put, cases[i].put_len);
+		for (off = 0; off < 16; off += 5) {
+			for (l = 0; l < sizeof(limits) / sizeof(limits[0]);
+			    l++) {
+				relaxed_placed(&b, in, cases[i].len, off,
+				    limits[l], cases[i].what);
+			}
+		}
+	}
+	free(b.p);
+}
+
+Test(body, relaxed_block_edges_give_known_output)
+{
+	/* 130 bytes of text with put[] written at at, where it must
+	 * become out[]. */
+	static const struct {
+		const char *what;
+		size_t at;
+		const char *put;
+		const char *out;
+	} cases[] = {
+		{ "SP HTAB over the edge is one SP", 63, " \t", " " },
+		{ "SP SP over the edge is one SP", 63, "  ", " " },
+		{ "SP before CRLF over the edge goes", 63, " \r\n", "\r\n" },
+		{ "SP before bare LF at 64 goes", 63, " \n", "\r\n" },
+		{ "bare LF at 64 becomes CRLF", 64, "\n", "\r\n" },
+		{ "CR at 63 and LF at 64 stay", 63, "\r\n", "\r\n" },
+		{ "HTAB at 0 becomes SP", 0, "\t", " " },
+		{ "HTAB at 63 becomes SP", 63, "\t", " " },
+		{ "SP before a lone CR at 64 stays", 63, " \ry", " \ry" },
+	};
+	char in[130], want[140];
+	struct sinkbuf b = { 0 };
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t at = cases[i].at, plen = strlen(cases[i].put);
+		size_t olen = strlen(cases[i].out);
+		size_t rest = sizeof(in) - at - plen, wlen = at + olen + rest;
+
+		memset(in, 'x', sizeof(in));
+		memcpy(in + at, cases[i].put, plen);
+		memset(want, 'x', at);
+		memcpy(want + at, cases[i].out, olen);
+		memset(want + at + olen, 'x', rest);
+		memcpy(want + wlen, "\r\n", 2);
+		wlen += 2;
+		cr_assert_eq(body_into(&b, CANON_RELAXED, in, sizeof(in),
+		    CANON_NO_LIMIT), wlen, "%s: length", cases[i].what);
+		expect_bytes(b.p, b.len, want, wlen, cases[i].what);
+	}
 	free(b.p);
 }
 
