@@ -394,6 +394,7 @@ ares_fetch(struct dns_fetcher *f, enum dns_key_kind kind,
 	struct ares_fetcher *af = (struct ares_fetcher *)f;
 	struct ares_req *req = calloc(1, sizeof(*req));
 	uint64_t one = 1;
+	bool wake;
 
 	if (req == NULL) {
 		return -ENOMEM;
@@ -403,11 +404,18 @@ ares_fetch(struct dns_fetcher *f, enum dns_key_kind kind,
 	req->ctx = ctx;
 	snprintf(req->qname, sizeof(req->qname), "%s", qname);
 
+	/*
+	 * Only a request into an empty queue wakes the loop: one that
+	 * finds others waiting rides on their wake-up, since the loop
+	 * takes the whole queue at once.  A burst of misses thus costs
+	 * one eventfd write, not one each.
+	 */
 	pthread_mutex_lock(&af->lock);
 	req->next = af->queue;
 	af->queue = req;
+	wake = req->next == NULL;
 	pthread_mutex_unlock(&af->lock);
-	if (write(af->wakefd, &one, sizeof(one)) < 0) {
+	if (wake && write(af->wakefd, &one, sizeof(one)) < 0) {
 		/* The counter is saturated: the loop is awake anyway. */
 	}
 	return 0;
