@@ -79,19 +79,17 @@ ctx_take(const struct crypto_key *k, unsigned slot)
 }
 
 /*
- * ctx_give - hand ctx, set up for k's slot, back for the next caller;
- * freed when the slot is full.  ctx may be NULL.
+ * ctx_give - done with ctx, set up for k's slot: back for the next
+ * caller when usable, else (after an OpenSSL error) freed; freed too
+ * when the slot is full.
  */
 static void
-ctx_give(const struct crypto_key *k, unsigned slot, void *ctx)
+ctx_give(const struct crypto_key *k, unsigned slot, void *ctx, bool usable)
 {
 	struct crypto_ctx_pool *pool = k->ctx;
 
-	if (ctx == NULL) {
-		return;
-	}
 	pthread_mutex_lock(&pool->mu);
-	if (pool->n[slot] < CRYPTO_CTX_IDLE) {
+	if (usable && pool->n[slot] < CRYPTO_CTX_IDLE) {
 		pool->idle[slot][pool->n[slot]++] = ctx;
 		ctx = NULL;
 	}
@@ -118,8 +116,9 @@ crypto_ctx_pool_free(struct crypto_ctx_pool *pool, enum crypto_key_type type)
 }
 
 /*
- * rsa_ctx - a PKCS#1 v1.5 context for k and h, set up by init (sign or
- * verify).  Returns the context or NULL on an OpenSSL failure.
+ * rsa_ctx - a PKCS#1 v1.5 context for k and h, set up to sign or
+ * verify by op: an idle one of the key's, else a new one.  Returns the
+ * context or NULL on an OpenSSL failure (the error queue cleared).
  *
  * Cost, OpenSSL 3.0: about 4 us and 20 allocations, spread over the
  * creation, the init and the two parameters (each a lookup by name);
@@ -129,25 +128,27 @@ crypto_ctx_pool_free(struct crypto_ctx_pool *pool, enum crypto_key_type type)
  * times.
  */
 static EVP_PKEY_CTX *
-rsa_ctx(const struct crypto_key *k, enum crypto_hash h,
-    int (*init)(EVP_PKEY_CTX *))
+rsa_ctx(const struct crypto_key *k, enum crypto_hash h, enum sig_op op)
 {
+	EVP_PKEY_CTX *ctx = ctx_take(k, ctx_slot(op, h));
 	const EVP_MD *md = crypto_evp_md(h);
-	EVP_PKEY_CTX *ctx;
 
-	if (md == NULL) {
-		return NULL;
+	if (ctx != NULL) {
+		return ctx;
 	}
-	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
-	if (ctx == NULL) {
+	if (md == NULL ||
+	    (ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL)) == NULL) {
+		ERR_clear_error();
 		return NULL;
 	}
 
 	/* The signature md makes OpenSSL add the DigestInfo prefix. */
-	if (init(ctx) != 1 ||
+	if ((op == SIG_SIGN ? EVP_PKEY_sign_init(ctx) :
+	    EVP_PKEY_verify_init(ctx)) != 1 ||
 	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1 ||
 	    EVP_PKEY_CTX_set_signature_md(ctx, md) != 1) {
 		EVP_PKEY_CTX_free(ctx);
+		ERR_clear_error();
 		return NULL;
 	}
 	return ctx;
@@ -169,18 +170,16 @@ rsa_sign(const struct crypto_key *k, enum crypto_hash h,
 	if (n < (k->bits + 7) / 8) {
 		return -ENOSPC;
 	}
-	ctx = ctx_take(k, ctx_slot(SIG_SIGN, h));
-	if (ctx == NULL && (ctx = rsa_ctx(k, h, EVP_PKEY_sign_init)) == NULL) {
-		ERR_clear_error();
+	ctx = rsa_ctx(k, h, SIG_SIGN);
+	if (ctx == NULL) {
 		return -EIO;
 	}
 	r = EVP_PKEY_sign(ctx, sig, &n, dig, dlen);
+	ctx_give(k, ctx_slot(SIG_SIGN, h), ctx, r == 1);
 	if (r != 1) {
-		EVP_PKEY_CTX_free(ctx);
 		ERR_clear_error();
 		return -EIO;
 	}
-	ctx_give(k, ctx_slot(SIG_SIGN, h), ctx);
 	*siglen = n;
 	return 0;
 }
@@ -202,10 +201,8 @@ rsa_verify(const struct crypto_key *k, enum crypto_hash h,
 	if (siglen != (k->bits + 7) / 8) {
 		return -EBADMSG;
 	}
-	ctx = ctx_take(k, ctx_slot(SIG_VERIFY, h));
-	if (ctx == NULL &&
-	    (ctx = rsa_ctx(k, h, EVP_PKEY_verify_init)) == NULL) {
-		ERR_clear_error();
+	ctx = rsa_ctx(k, h, SIG_VERIFY);
+	if (ctx == NULL) {
 		return -EIO;
 	}
 
@@ -214,11 +211,7 @@ rsa_verify(const struct crypto_key *k, enum crypto_hash h,
 	 * after an error (< 0) it is not trusted again.
 	 */
 	r = EVP_PKEY_verify(ctx, sig, siglen, dig, dlen);
-	if (r >= 0) {
-		ctx_give(k, ctx_slot(SIG_VERIFY, h), ctx);
-	} else {
-		EVP_PKEY_CTX_free(ctx);
-	}
+	ctx_give(k, ctx_slot(SIG_VERIFY, h), ctx, r >= 0);
 	if (r != 1) {
 		ERR_clear_error();
 		return -EBADMSG;
@@ -268,6 +261,7 @@ ed25519_sign(const struct crypto_key *k, const unsigned char *dig,
 {
 	EVP_MD_CTX *mctx;
 	size_t n = *siglen;
+	int r;
 
 	if (n < ED25519_SIG_LEN) {
 		return -ENOSPC;
@@ -276,13 +270,13 @@ ed25519_sign(const struct crypto_key *k, const unsigned char *dig,
 	if (mctx == NULL) {
 		return -EIO;
 	}
-	if (EVP_DigestSign(mctx, sig, &n, dig, dlen) != 1 ||
-	    n != ED25519_SIG_LEN) {
-		EVP_MD_CTX_free(mctx);
+	r = EVP_DigestSign(mctx, sig, &n, dig, dlen);
+	ctx_give(k, ctx_slot(SIG_SIGN, CRYPTO_SHA256), mctx,
+	    r == 1 && n == ED25519_SIG_LEN);
+	if (r != 1 || n != ED25519_SIG_LEN) {
 		ERR_clear_error();
 		return -EIO;
 	}
-	ctx_give(k, ctx_slot(SIG_SIGN, CRYPTO_SHA256), mctx);
 	*siglen = n;
 	return 0;
 }
@@ -306,11 +300,7 @@ ed25519_verify(const struct crypto_key *k, const unsigned char *dig,
 		return -EIO;
 	}
 	r = EVP_DigestVerify(mctx, sig, siglen, dig, dlen);
-	if (r >= 0) {
-		ctx_give(k, ctx_slot(SIG_VERIFY, CRYPTO_SHA256), mctx);
-	} else {
-		EVP_MD_CTX_free(mctx);
-	}
+	ctx_give(k, ctx_slot(SIG_VERIFY, CRYPTO_SHA256), mctx, r >= 0);
 	if (r != 1) {
 		ERR_clear_error();
 		return -EBADMSG;
