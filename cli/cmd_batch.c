@@ -410,6 +410,23 @@ progress(struct batch *b, bool last)
 	}
 }
 
+/*
+ * job_put - free the message of j, finished or never submitted, and
+ * put j with its item on the free list for the next message.
+ */
+static void
+job_put(struct batch *b, struct wrk_job *j)
+{
+	struct batch_item *it = j->user;
+
+	free(it->buf);
+	it->buf = NULL;
+	pthread_mutex_lock(&b->mu);
+	it->next_free = b->free_jobs;
+	b->free_jobs = j;
+	pthread_mutex_unlock(&b->mu);
+}
+
 /* batch_done - a finished job: write, count, release (worker thread). */
 static void
 batch_done(void *arg, struct wrk_job *j)
@@ -437,11 +454,8 @@ batch_done(void *arg, struct wrk_job *j)
 	b->slots[slot]++;
 	b->out_errors += rc < 0;
 	progress(b, false);
-	free(it->buf);
-	it->buf = NULL;
-	it->next_free = b->free_jobs;
-	b->free_jobs = j;
 	pthread_mutex_unlock(&b->mu);
+	job_put(b, j);
 }
 
 /*
@@ -472,20 +486,6 @@ job_get(struct batch *b)
 	}
 	j->user = it;
 	return j;
-}
-
-/* job_put - a job that was not submitted back on the free list. */
-static void
-job_put(struct batch *b, struct wrk_job *j)
-{
-	struct batch_item *it = j->user;
-
-	free(it->buf);
-	it->buf = NULL;
-	pthread_mutex_lock(&b->mu);
-	it->next_free = b->free_jobs;
-	b->free_jobs = j;
-	pthread_mutex_unlock(&b->mu);
 }
 
 /* jobs_free - release the free list (the pool is stopped). */
@@ -563,7 +563,6 @@ submit_one(struct batch *b, const struct spool_archive *a,
 	j->mode = (enum wrk_mode)b->a->mode;
 	j->buf = m->buf;
 	j->len = m->len;
-	j->user = it;
 	rc = wrk_submit(b->pool, j);
 	if (rc < 0) {
 		job_put(b, j);
