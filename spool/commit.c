@@ -142,6 +142,7 @@ record(struct spool_msg *m, const struct wrk_job *j, const char *action)
 		.id = m->id, .queue = m->queue, .domain = j->res.domain,
 		.report = j->res.report, .action = action, .to = m->to,
 		.bytes = m->len, .us = j->res.us, .reason = j->res.reason,
+		.time_us = spool_wall_us(),
 	};
 
 	m->line.len = 0;
@@ -173,6 +174,7 @@ spool_fail(struct spool_msg *m, const char *reason)
 	struct spool_record r = {
 		.id = m->id, .queue = m->queue, .action = "failed",
 		.to = m->to, .bytes = m->size, .reason = reason,
+		.time_us = spool_wall_us(),
 	};
 
 	m->kind = SPOOL_K_FAILED;

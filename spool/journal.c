@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "spool/spool_int.h"
@@ -66,11 +67,25 @@ spool_journal_line(struct dkim_buf *b, const struct spool_record *r)
 	rc = rc ? rc : dkim_json_str(b, r->to);
 	rc = rc ? rc : dkim_buf_fmt(b, ", \"bytes\": %llu, \"us\": %llu",
 	    (unsigned long long)r->bytes, (unsigned long long)r->us);
+	if (rc == 0 && r->time_us != 0) {
+		rc = dkim_buf_fmt(b, ", \"time_us\": %llu",
+		    (unsigned long long)r->time_us);
+	}
 	if (rc == 0 && r->reason != NULL && r->reason[0] != '\0') {
 		rc = dkim_buf_str(b, ", \"reason\": ");
 		rc = rc ? rc : dkim_json_str(b, r->reason);
 	}
 	return rc ? rc : dkim_buf_str(b, "}\n");
+}
+
+/* spool_wall_us - CLOCK_REALTIME in microseconds */
+uint64_t
+spool_wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000;
 }
 
 /* spool_journal_append - append a batch of lines durably */
@@ -97,25 +112,37 @@ out:
 	return rc;
 }
 
+/*
+ * value_of - where the value of "key" starts in line[0..len): just past
+ * `"key": `, or NULL when the line has no such key.
+ */
+static const char *
+value_of(const char *line, size_t len, const char *key)
+{
+	char pat[64];
+	const char *p;
+	int plen;
+
+	plen = snprintf(pat, sizeof(pat), "\"%s\": ", key);
+	if (plen < 0 || (size_t)plen >= sizeof(pat)) {
+		return NULL;
+	}
+	p = memmem(line, len, pat, (size_t)plen);
+	return p != NULL ? p + plen : NULL;
+}
+
 /* spool_journal_field - a string value of a journal line */
 int
 spool_journal_field(const char *line, size_t len, const char *key,
     char *buf, size_t buflen)
 {
-	char pat[64];
-	const char *p, *end = line + len;
+	const char *p = value_of(line, len, key), *end = line + len;
 	size_t n = 0;
-	int plen;
 
-	plen = snprintf(pat, sizeof(pat), "\"%s\": \"", key);
-	if (plen < 0 || (size_t)plen >= sizeof(pat)) {
+	if (p == NULL || p >= end || *p != '"' || buflen == 0) {
 		return -ENOENT;
 	}
-	p = memmem(line, len, pat, (size_t)plen);
-	if (p == NULL || buflen == 0) {
-		return -ENOENT;
-	}
-	for (p += plen; p < end && *p != '"'; p++) {
+	for (p++; p < end && *p != '"'; p++) {
 		if (*p == '\\' && p + 1 < end) {
 			p++;
 		}
@@ -128,5 +155,26 @@ spool_journal_field(const char *line, size_t len, const char *key,
 		return -ENOENT;
 	}
 	buf[n] = '\0';
+	return 0;
+}
+
+/* spool_journal_number - the unsigned integer value of "key" */
+int
+spool_journal_number(const char *line, size_t len, const char *key,
+    uint64_t *out)
+{
+	const char *p = value_of(line, len, key), *end = line + len;
+	uint64_t v = 0;
+
+	if (p == NULL || p >= end || *p < '0' || *p > '9') {
+		return -ENOENT;
+	}
+	for (; p < end && *p >= '0' && *p <= '9'; p++) {
+		if (v > (UINT64_MAX - 9) / 10) {
+			return -ENOENT;
+		}
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	*out = v;
 	return 0;
 }

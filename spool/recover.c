@@ -5,8 +5,15 @@
  * line), finish each interrupted hand-off by the commit order of
  * spool.h, and empty the output folders' tmp/.  Memory is bounded by
  * the number of inputs, not by the journal's length.
- * Limitations: XXX consistency: queue ids must be unique over the
- * journal's life; a reused id with an old line is taken as handed off.
+ *
+ * A queue id may come back once its message has left: a mailer that
+ * names files after inodes reuses names.  A journal line is taken as
+ * an input's only when the input is older than the line (its status
+ * change time not after the line's time_us); a newer input with an old
+ * id is left to be processed.  Limitation: a name reused within the
+ * file system's timestamp granularity (a few ms, coarse clocks) of the
+ * earlier message's line still counts as handed off; lines without
+ * time_us, written before it existed, count for any input.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -66,13 +73,18 @@ list_inputs(struct spool *sp, struct spool_set *s)
 	return 0;
 }
 
-/* read_journal - the "to" of each listed input's line; cut a torn end */
+/*
+ * read_journal - for each listed input, "TIME_US<TAB>TO" of the last
+ * line with its id (TIME_US 0 when the line has none); cut a torn end.
+ */
 static int
 read_journal(struct spool *sp, struct spool_set *s,
     struct spool_recovery *st)
 {
 	char id[NAME_MAX + 1], q[16], to[SPOOL_PATH_MAX], key[NAME_MAX + 20];
+	char val[SPOOL_PATH_MAX + 24];
 	size_t cap = 0, good = 0;
+	uint64_t t;
 	char *line = NULL;
 	ssize_t n;
 	FILE *fp;
@@ -98,8 +110,14 @@ read_journal(struct spool *sp, struct spool_set *s,
 		    sizeof(to)) != 0) {
 			continue;
 		}
+		if (spool_journal_number(line, (size_t)n, "time_us",
+		    &t) != 0) {
+			t = 0;
+		}
 		snprintf(key, sizeof(key), "%s/%s", q, id);
-		if (spool_set_has(s, key) && spool_set_put(s, key, to) != 0) {
+		snprintf(val, sizeof(val), "%llu\t%s", (unsigned long long)t,
+		    to);
+		if (spool_set_has(s, key) && spool_set_put(s, key, val) != 0) {
 			break;
 		}
 	}
@@ -206,6 +224,7 @@ finish_output(struct spool *sp, const char *input, enum wrk_mode queue,
 	struct spool_record r = {
 		.id = id, .queue = queue, .action = "recovered", .to = to,
 		.reason = "output found at start-up without a journal line",
+		.time_us = spool_wall_us(),
 	};
 	struct dkim_buf b = { 0 };
 	struct stat sb;
@@ -287,6 +306,25 @@ clean_all_tmp(struct spool *sp, struct spool_recovery *st)
 	closedir(d);
 }
 
+/*
+ * newer_than - whether input arrived after time_us (0: never), going
+ * by its status change time, which its link into new/ set last.
+ */
+static bool
+newer_than(struct spool *sp, const char *input, uint64_t time_us)
+{
+	struct stat sb;
+	uint64_t ct;
+
+	if (time_us == 0 ||
+	    fstatat(sp->rootfd, input, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+		return false;
+	}
+	ct = (uint64_t)sb.st_ctim.tv_sec * 1000000u +
+	    (uint64_t)sb.st_ctim.tv_nsec / 1000;
+	return ct > time_us;
+}
+
 /* recover_one - decide for one input key "QUEUE/ID" */
 static int
 recover_one(struct spool *sp, struct spool_set *s, const char *key,
@@ -294,14 +332,23 @@ recover_one(struct spool *sp, struct spool_set *s, const char *key,
 {
 	char input[SPOOL_PATH_MAX], out[SPOOL_PATH_MAX];
 	const char *slash = strchr(key, '/');
-	const char *to = spool_set_get(s, key);
+	const char *val = spool_set_get(s, key);
 	enum wrk_mode q = strncmp(key, "sign/", 5) == 0 ? WRK_SIGN :
 	    WRK_VERIFY;
+	char *tab;
+	uint64_t t;
 
 	snprintf(input, sizeof(input), "%.*s/new/%s", (int)(slash - key),
 	    key, slash + 1);
-	if (to != NULL) {
-		return finish_line(sp, input, slash + 1, to, st);
+	if (val != NULL) {
+		t = strtoull(val, &tab, 10);
+		if (newer_than(sp, input, t)) {
+			st->reused++;
+			log_info("%s: recovery: journaled before, but this "
+			    "input is newer: processed as new", slash + 1);
+			return 0;
+		}
+		return finish_line(sp, input, slash + 1, tab + 1, st);
 	}
 	if (find_output(sp, slash + 1, out, sizeof(out))) {
 		return finish_output(sp, input, q, slash + 1, out, st);

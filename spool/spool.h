@@ -55,6 +55,7 @@ struct spool_recovery {
 	size_t to_failed;	/* failed/ moves finished */
 	size_t stale;		/* tmp/ leftovers removed */
 	size_t truncated;	/* bytes of a torn last journal line cut */
+	size_t reused;		/* newer than their id's line: left as new */
 };
 
 /*
@@ -80,13 +81,16 @@ struct spool_record {
 	uint64_t bytes;		/* input size */
 	uint64_t us;		/* microseconds in the pipeline */
 	const char *reason;	/* why, or NULL/"" for none */
+	uint64_t time_us;	/* wall clock when the line was made, in
+				 * microseconds since 1970; 0: left out */
 };
 
 /*
  * spool_journal_line - append r as one results.jsonl line, newline
  * included: {"id", "queue", "domain", "signatures" (the array of
- * `dkimq verify --json`), "action", "to", "bytes", "us"} and, when
- * there is one, "reason".  Returns 0 or -ENOMEM.
+ * `dkimq verify --json`), "action", "to", "bytes", "us"}, then
+ * "time_us" when r->time_us is set and "reason" when there is one.
+ * Returns 0 or -ENOMEM.
  */
 int spool_journal_line(struct dkim_buf *b, const struct spool_record *r);
 

@@ -111,6 +111,16 @@ int spool_journal_append(struct spool *sp, const char *data, size_t len);
 int spool_journal_field(const char *line, size_t len, const char *key,
     char *buf, size_t buflen);
 
+/* spool_journal_number - the unsigned integer value of "key" in a
+ * journal line into *out.  Returns 0, or -ENOENT when it is missing,
+ * not a number or over 64 bits. */
+int spool_journal_number(const char *line, size_t len, const char *key,
+    uint64_t *out);
+
+/* spool_wall_us - the wall clock (CLOCK_REALTIME), microseconds since
+ * 1970: the time_us of journal lines. */
+uint64_t spool_wall_us(void);
+
 /* ---- committer ---- */
 
 struct spool_committer;

@@ -726,8 +726,9 @@ wt_setup(struct watcher *w, struct spool_run_opts *o, const sigset_t *sigs)
 		return rc;
 	}
 	log_info("spool: %s: recovery: completed=%zu, journaled=%zu, "
-	    "to_failed=%zu, stale=%zu, truncated=%zu", w->sp->root,
-	    st.completed, st.journaled, st.to_failed, st.stale, st.truncated);
+	    "to_failed=%zu, stale=%zu, truncated=%zu, reused=%zu",
+	    w->sp->root, st.completed, st.journaled, st.to_failed, st.stale,
+	    st.truncated, st.reused);
 	w->inflight = spool_set_create();
 	w->com = spool_committer_create(w->sp, o->batch_ms, o->batch_max,
 	    wt_back_cb, w);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -91,19 +92,28 @@ open_spool(void)
 	return sp;
 }
 
-/* line - a journal line for id going to `to` */
+/* line_at - a journal line for id going to `to`, made at time_us */
 static void
-line(char *buf, size_t len, const char *id, const char *to)
+line_at(char *buf, size_t len, const char *id, const char *to,
+    uint64_t time_us)
 {
 	struct spool_record r = {
 		.id = id, .queue = WRK_SIGN, .domain = "example.com",
 		.action = "sign", .to = to, .bytes = 10, .us = 5,
+		.time_us = time_us,
 	};
 	struct dkim_buf b = { 0 };
 
 	cr_assert_eq(spool_journal_line(&b, &r), 0);
 	snprintf(buf, len, "%.*s", (int)b.len, b.data);
 	dkim_buf_free(&b);
+}
+
+/* line - a journal line for id going to `to`, without a time */
+static void
+line(char *buf, size_t len, const char *id, const char *to)
+{
+	line_at(buf, len, id, to, 0);
 }
 
 Test(journal, line_format_is_the_interface)
@@ -137,6 +147,17 @@ Test(journal, line_format_is_the_interface)
 	    "\"quarantine/suspect/new/4XyZ01\", \"bytes\": 1234, \"us\": 77, "
 	    "\"reason\": \"a \\\"quoted\\\" reason\"}\n");
 	dkim_buf_free(&b);
+}
+
+Test(journal, time_us_follows_us_when_set)
+{
+	char buf[600];
+
+	line_at(buf, sizeof(buf), "q2", "out/new/q2", 1764759600123456);
+	cr_assert_str_eq(buf, "{\"id\": \"q2\", \"queue\": \"sign\", "
+	    "\"domain\": \"example.com\", \"signatures\": [], \"action\": "
+	    "\"sign\", \"to\": \"out/new/q2\", \"bytes\": 10, \"us\": 5, "
+	    "\"time_us\": 1764759600123456}\n");
 }
 
 Test(journal, unsigned_line_has_empty_signatures_and_no_reason)
@@ -241,5 +262,41 @@ Test(recovery, finishes_each_interrupted_hand_off, .init = setup,
 	cr_expect_eq(st.completed + st.journaled + st.stale + st.to_failed,
 	    0);
 	cr_expect(there("sign/new/d"));
+	spool_free(sp);
+}
+
+Test(recovery, a_reused_id_newer_than_its_line_is_processed_as_new,
+    .init = setup, .fini = teardown)
+{
+	struct spool_recovery st;
+	struct spool *sp = open_spool();
+	char j[2048], l[600];
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000;
+
+	/*
+	 * g: an earlier message g was handed off 10 s ago and its output
+	 * is still in new/; this input g arrived since.  h: the line was
+	 * made after this input arrived (crash before the unlink).
+	 */
+	line_at(l, sizeof(l), "g", "out/new/g", now - 10000000);
+	strcpy(j, l);
+	line_at(l, sizeof(l), "h", "out/new/h", now + 10000000);
+	strcat(j, l);
+	put("results.jsonl", j);
+	put("out/new/g", "signed old g\n");
+	put("sign/new/g", "new msg g\n");
+	put("sign/new/h", "msg h\n");
+	put("out/tmp/h", "signed h\n");
+
+	cr_assert_eq(spool_recover(sp, &st), 0);
+	cr_expect(there("sign/new/g"), "g: newer than its id's line, kept");
+	cr_expect(!there("sign/new/h") && there("out/new/h"),
+	    "h: older than its line, hand-off finished");
+	cr_expect_eq(st.reused, 1);
+	cr_expect_eq(st.completed, 1);
 	spool_free(sp);
 }
